@@ -1,0 +1,78 @@
+"""Training plumbing: a progress bar, a history of metrics, checkpoints in safetensors."""
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+
+def progress(total: int, desc: str = "training", **kwargs):
+    """A tqdm bar that renders as a widget in Jupyter and as text elsewhere; use bar.update(), bar.set_postfix()."""
+    return tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=1.0, **kwargs)
+
+
+class History:
+    """Metrics logged against the training step: history.log(step, loss_d=..., loss_g=...)."""
+
+    def __init__(self):
+        self.data = {}
+
+    def log(self, step: int, **metrics):
+        for key, value in metrics.items():
+            value = float(value.detach()) if torch.is_tensor(value) else float(value)
+            self.data.setdefault(key, ([], []))
+            self.data[key][0].append(step)
+            self.data[key][1].append(value)
+
+    def keys(self):
+        return list(self.data)
+
+    def has(self, key) -> bool:
+        return key in self.data
+
+    def series(self, key):
+        """(steps, values) for one metric."""
+        if key not in self.data:
+            raise KeyError(f"no metric {key!r} logged; logged: {self.keys()}")
+        return self.data[key]
+
+    def latest(self, key) -> float:
+        return self.series(key)[1][-1]
+
+    def last_step(self) -> int:
+        return max((steps[-1] for steps, _ in self.data.values() if steps), default=0)
+
+    def mean(self, key, last: int | None = None) -> float:
+        values = self.series(key)[1]
+        values = values[-last:] if last else values
+        return sum(values) / len(values)
+
+
+def save_checkpoint(path, modules: dict, metadata: dict | None = None):
+    """Save several modules' weights in one safetensors file: keys are 'name.param'; metadata is stored as JSON."""
+    tensors = {}
+    for name, module in modules.items():
+        for key, value in module.state_dict().items():
+            tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={"genlab": json.dumps(metadata or {})})
+
+
+def load_checkpoint(path, modules: dict, device="cpu") -> dict:
+    """Load weights saved by save_checkpoint into the given modules (strict); returns the stored metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; train first or check the path.")
+    tensors = load_file(str(path), device=str(device))
+    for name, module in modules.items():
+        prefix = f"{name}."
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        if not state:
+            raise KeyError(f"{path} holds no weights for {name!r}; it has {sorted({k.split('.')[0] for k in tensors})}.")
+        module.load_state_dict(state, strict=True)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return json.loads((handle.metadata() or {}).get("genlab", "{}"))
