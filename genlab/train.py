@@ -76,3 +76,19 @@ def load_checkpoint(path, modules: dict, device="cpu") -> dict:
 
     with safe_open(str(path), framework="pt") as handle:
         return json.loads((handle.metadata() or {}).get("genlab", "{}"))
+
+
+def results_table(lesson: str, results: dict):
+    """Print a lesson's closing results table; with GENLAB_RESULTS_DIR set, also save it as JSON (read by the demo)."""
+    import os
+
+    from genlab import config
+
+    rows = {"profile": config.profile(), **results}
+    width = max(len(k) for k in rows)
+    print(f"Results of {lesson}\n" + "\n".join(f"  {k:<{width}}  {v:.4g}" if isinstance(v, float) else f"  {k:<{width}}  {v}"
+                                               for k, v in rows.items()))
+    if os.environ.get("GENLAB_RESULTS_DIR"):
+        out = Path(os.environ["GENLAB_RESULTS_DIR"])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{lesson}.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")

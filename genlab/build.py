@@ -1,0 +1,165 @@
+"""Build the course: lessons/NN_name.py (jupytext percent) -> nbgrader source -> starter/ and solutions/.
+
+The lesson file carries nbgrader metadata in its cell headers, written short:
+    # %% nbgrader={"grade_id": "reparameterize", "solution": true}            an answer cell (code or markdown)
+    # %% nbgrader={"grade_id": "test_reparameterize", "points": 2}            a locked test cell worth 2 points
+    # %% [markdown] nbgrader={"grade_id": "q_beta", "solution": true, "points": 2}   a manually graded answer
+The build fills in nbgrader's other fields. Everything written is byte-for-byte deterministic.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from genlab.config import REPO_ROOT
+
+LESSONS_DIR = REPO_ROOT / "lessons"
+STARTER_DIR = REPO_ROOT / "starter"
+SOLUTIONS_DIR = REPO_ROOT / "solutions"
+COURSE_DIR = REPO_ROOT / "autograder"
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def lesson_names() -> list:
+    return sorted(p.stem for p in LESSONS_DIR.glob("[0-9][0-9]_*.py"))
+
+
+def resolve_lessons(names=None) -> list:
+    """Lesson names from full names or their two-digit prefixes; all lessons when names is empty."""
+    known = lesson_names()
+    if not names:
+        return known
+    chosen = []
+    for name in names:
+        matches = [k for k in known if k == name or k.split("_")[0] == name]
+        if not matches:
+            raise SystemExit(f"no lesson {name!r}; lessons are: {', '.join(known)}")
+        chosen += matches
+    return chosen
+
+
+def _normalise_nbgrader(meta: dict, where: str) -> dict:
+    if "grade_id" not in meta:
+        raise ValueError(f"{where}: nbgrader metadata needs a grade_id")
+    graded = "points" in meta
+    full = {
+        "grade": graded,
+        "grade_id": meta["grade_id"],
+        "locked": meta.get("locked", graded and not meta.get("solution", False)),
+        "schema_version": 3,
+        "solution": meta.get("solution", False),
+    }
+    if graded:
+        full["points"] = meta["points"]
+    unknown = set(meta) - set(full)
+    if unknown:
+        raise ValueError(f"{where}: unknown nbgrader keys {sorted(unknown)}")
+    return full
+
+
+def source_notebook(lesson: str) -> nbformat.NotebookNode:
+    """The nbgrader source notebook of a lesson: all solutions, all hidden tests, no outputs."""
+    path = LESSONS_DIR / f"{lesson}.py"
+    notebook = jupytext.read(path, fmt="py:percent")
+    seen = set()
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"{lesson[:2]}-{index:03d}"  # stable ids, so rebuilds do not churn
+        meta = cell.metadata.get("nbgrader")
+        cell.metadata = {}
+        if meta:
+            full = _normalise_nbgrader(meta, f"{path.name} cell {index}")
+            if full["grade_id"] in seen:
+                raise ValueError(f"{path.name}: grade_id {full['grade_id']!r} is used twice")
+            seen.add(full["grade_id"])
+            cell.metadata["nbgrader"] = full
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    return notebook
+
+
+def _without_lines(source: str, markers) -> str:
+    return "\n".join(line for line in source.split("\n") if line.strip() not in markers)
+
+
+def _without_hidden_tests(source: str) -> str:
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if line.strip() == HIDDEN_MARKERS[0]:
+            hidden = True
+        elif line.strip() == HIDDEN_MARKERS[1]:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept).rstrip("\n")
+
+
+def solution_notebook(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The self-learner's copy: solutions in place, markers and hidden tests gone, no nbgrader metadata."""
+    notebook = nbformat.from_dict(source)
+    for cell in notebook.cells:
+        meta = cell.metadata.pop("nbgrader", None)
+        cell.source = _without_hidden_tests(_without_lines(cell.source, SOLUTION_MARKERS))
+        if meta and cell.cell_type == "markdown" and meta["solution"]:
+            cell.source = "**Model answer.** " + cell.source
+    return notebook
+
+
+def write_notebook(notebook, path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = nbformat.writes(notebook, version=4)
+    path.write_text(text if text.endswith("\n") else text + "\n")
+
+
+def nbgrader(args, course_dir: Path = COURSE_DIR, check: bool = True):
+    """Run an nbgrader command in a course folder; its output is returned (and shown on failure)."""
+    env = dict(os.environ)  # nbgrader calls the `alembic` script, which sits beside this interpreter
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, capture_output=True, text=True, env=env)
+    if check and run.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    return run.stdout + run.stderr
+
+
+def release(lesson: str, course_dir: Path = COURSE_DIR) -> Path:
+    """Write the source notebook into a course folder and generate the student version there; returns its path."""
+    write_notebook(source_notebook(lesson), course_dir / "source" / lesson / f"{lesson}.ipynb")
+    nbgrader(["generate_assignment", lesson, "--force"], course_dir)
+    return course_dir / "release" / lesson / f"{lesson}.ipynb"
+
+
+def build(lessons=None, quiet: bool = False):
+    """Rebuild starter/ and solutions/ for the given lessons (all by default)."""
+    for lesson in resolve_lessons(lessons):
+        released = nbformat.read(release(lesson), as_version=4)
+        released.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+        write_notebook(released, STARTER_DIR / f"{lesson}.ipynb")
+        write_notebook(solution_notebook(source_notebook(lesson)), SOLUTIONS_DIR / f"{lesson}.ipynb")
+        if not quiet:
+            print(f"built {lesson}: starter/{lesson}.ipynb, solutions/{lesson}.ipynb")
+
+
+def fresh_course(target: Path) -> Path:
+    """A throw-away copy of the nbgrader course (config only) in `target`, for tests and the demo."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(COURSE_DIR / "nbgrader_config.py", target / "nbgrader_config.py")
+    return target
+
+
+def hidden_test_lines(lesson: str) -> list:
+    """The code lines of every hidden test in a lesson (for checking they never leak)."""
+    lines = []
+    for cell in source_notebook(lesson).cells:
+        match = re.search(re.escape(HIDDEN_MARKERS[0]) + r"\n(.*?)\n\s*" + re.escape(HIDDEN_MARKERS[1]), cell.source, re.S)
+        if match:
+            lines += [line.strip() for line in match.group(1).split("\n") if len(line.strip()) > 12]
+    return lines

@@ -1,0 +1,59 @@
+"""`genlab` command line: build the course, run lessons, grade submissions, the demo, data status."""
+
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="genlab", description="genlab course tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("build", help="lessons/*.py -> starter/ and solutions/ notebooks")
+    p.add_argument("lessons", nargs="*", help="lesson names or numbers (default: all)")
+
+    p = commands.add_parser("run", help="execute solution notebooks in a profile, save them under reports/executed")
+    p.add_argument("lessons", nargs="*")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "gpu"])
+
+    p = commands.add_parser("grade", help="autograde autograder/submitted/, write feedback and grades.csv")
+    p.add_argument("--course", default=None, help="nbgrader course folder (default: autograder/)")
+
+    p = commands.add_parser("demo", help="build, run every lesson (smoke), autograde made-up submissions, report")
+    p.add_argument("lessons", nargs="*")
+
+    p = commands.add_parser("data", help="show where each dataset is found (downloads it if missing and online)")
+    p.add_argument("names", nargs="*", default=["MNIST", "FashionMNIST", "CIFAR10"])
+
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        from genlab import build
+
+        build.build(args.lessons)
+    elif args.command == "run":
+        from genlab import build, demo
+
+        for lesson in build.resolve_lessons(args.lessons):
+            outcome = demo.execute(lesson, args.profile)
+            print(f"{lesson} ({args.profile}): {outcome['seconds']:.0f} s -> {outcome['notebook']}")
+            for key, value in outcome["results"].items():
+                print(f"  {key}: {value}")
+    elif args.command == "grade":
+        from genlab import autograde, build
+
+        autograde.grade_course(args.course or build.COURSE_DIR)
+    elif args.command == "demo":
+        from genlab import demo
+
+        return demo.demo(args.lessons)
+    elif args.command == "data":
+        from genlab import data
+
+        for name in args.names:
+            for split in ("train", "test"):
+                loaded = data.load(name, split)
+                print(f"{name:13s} {split:5s} {tuple(loaded.images.shape)}  {loaded.source}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
