@@ -137,15 +137,16 @@ def release(lesson: str, course_dir: Path = COURSE_DIR) -> Path:
     return course_dir / "release" / lesson / f"{lesson}.ipynb"
 
 
-def build(lessons=None, quiet: bool = False):
+def build(lessons=None, quiet: bool = False, starter_dir: Path = STARTER_DIR, solutions_dir: Path = SOLUTIONS_DIR,
+          course_dir: Path = COURSE_DIR):
     """Rebuild starter/ and solutions/ for the given lessons (all by default)."""
     for lesson in resolve_lessons(lessons):
-        released = nbformat.read(release(lesson), as_version=4)
+        released = nbformat.read(release(lesson, course_dir), as_version=4)
         released.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
-        write_notebook(released, STARTER_DIR / f"{lesson}.ipynb")
-        write_notebook(solution_notebook(source_notebook(lesson)), SOLUTIONS_DIR / f"{lesson}.ipynb")
+        write_notebook(released, Path(starter_dir) / f"{lesson}.ipynb")
+        write_notebook(solution_notebook(source_notebook(lesson)), Path(solutions_dir) / f"{lesson}.ipynb")
         if not quiet:
-            print(f"built {lesson}: starter/{lesson}.ipynb, solutions/{lesson}.ipynb")
+            print(f"built {lesson}: {starter_dir}/{lesson}.ipynb, {solutions_dir}/{lesson}.ipynb")
 
 
 def fresh_course(target: Path) -> Path:

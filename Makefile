@@ -1,0 +1,37 @@
+# Thin wrappers: every target creates .venv on first use, then calls genlab or pytest.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test build grade run lint clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import torch, nbgrader, jupytext, diffusers, genlab" || { echo "set-up failed: see the pip output above"; exit 1; }
+	$(PY) -m genlab.torchvision_shim
+	@touch $(STAMP)
+
+demo: venv        ## build, run every lesson (smoke), autograde made-up submissions, write reports/demo.html
+	$(PY) -m genlab demo
+
+test: venv        ## the whole test suite (CI runs this)
+	$(PY) -m pytest
+
+build: venv       ## lessons/*.py -> starter/ and solutions/
+	$(PY) -m genlab build
+
+grade: venv       ## autograde autograder/submitted/, write feedback/ and grades.csv
+	$(PY) -m genlab grade
+
+run: venv         ## execute solutions in a profile: make run PROFILE=cpu LESSONS="01 02"
+	$(PY) -m genlab run $(LESSONS) --profile $(or $(PROFILE),smoke)
+
+lint: venv
+	$(PY) -m ruff check genlab tests scripts benchmarks autograder
+
+clean:
+	rm -rf reports autograder/source autograder/release autograder/gradebook.db
