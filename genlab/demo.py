@@ -34,23 +34,28 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
     return {"seconds": seconds, "results": results, "notebook": out}
 
 
-def grade_made_up_submissions(lesson: str, course_dir: Path) -> dict:
+def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = False) -> dict:
     """Autograde the reference answers, the untouched starter and the lesson's wrong answers (grouped so that each
-    submission holds at most one mistake per answer cell). Returns points per submission and per mistake."""
+    submission holds at most one mistake per answer cell). Returns points per submission and per mistake.
+
+    With tamper=True, submission wrong-1 also rewrites the test cell that judges its first mistake to `pass`, as a
+    student might; nbgrader must restore it, so that mistake must still lose points."""
     build.release(lesson, course_dir)
     reference = autograde.reference_answers(lesson)
     wrongs = autograde.wrong_answers(lesson)
     groups = autograde.group_wrong_answers(wrongs)
     autograde.submit(course_dir, lesson, "reference", autograde.make_submission(lesson, reference))
     autograde.submit(course_dir, lesson, "unanswered", autograde.make_submission(lesson, {}))
+    judged_by = autograde.test_cell_after(lesson)
+    tampered = {judged_by[groups[0][0]["cell"]]: "pass  # tests? what tests"} if tamper and groups else {}
     for number, group in enumerate(groups, 1):
         answers = reference
         for wrong in group:
             answers = autograde.apply_wrong_answer(answers, wrong)
-        autograde.submit(course_dir, lesson, f"wrong-{number}", autograde.make_submission(lesson, answers))
+        edits = tampered if number == 1 else {}
+        autograde.submit(course_dir, lesson, f"wrong-{number}", autograde.make_submission(lesson, answers, edits))
     autograde.autograde(course_dir, lesson)
     points = autograde.scores(course_dir, lesson)
-    judged_by = autograde.test_cell_after(lesson)
     mistakes = []
     for number, group in enumerate(groups, 1):
         cells = points[f"wrong-{number}"]["cells"]
@@ -58,7 +63,7 @@ def grade_made_up_submissions(lesson: str, course_dir: Path) -> dict:
             test = judged_by[wrong["cell"]]
             score, top = cells[test]
             mistakes.append({"cell": wrong["cell"], "why": wrong["why"], "test": test, "score": score, "max": top})
-    return {"points": points, "mistakes": mistakes}
+    return {"points": points, "mistakes": mistakes, "tampered": sorted(tampered)}
 
 
 def _images_html(notebook_path: Path) -> str:

@@ -1,0 +1,93 @@
+"""The autograding loop on made-up submissions: reference -> full marks, unanswered -> 0, each realistic mistake loses
+points, a tampered test cell is restored, hidden tests never reach feedback, a looping cell times out."""
+
+import csv
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from genlab import autograde, build, demo
+
+LESSONS = build.lesson_names()
+
+
+@pytest.fixture(scope="module", params=LESSONS)
+def graded(request, tmp_path_factory):
+    lesson = request.param
+    course = build.fresh_course(tmp_path_factory.mktemp(lesson) / "course")
+    outcome = demo.grade_made_up_submissions(lesson, course, tamper=True)
+    return lesson, course, outcome
+
+
+@pytest.mark.slow
+def test_reference_gets_full_marks(graded):
+    lesson, _, outcome = graded
+    reference = outcome["points"]["reference"]
+    assert reference["auto"] == reference["max_auto"] > 0, reference["cells"]
+
+
+@pytest.mark.slow
+def test_unanswered_starter_gets_no_automatic_points(graded):
+    _, _, outcome = graded
+    assert outcome["points"]["unanswered"]["auto"] == 0, outcome["points"]["unanswered"]["cells"]
+
+
+@pytest.mark.slow
+def test_every_realistic_mistake_loses_points(graded):
+    lesson, _, outcome = graded
+    assert len(outcome["mistakes"]) >= 5, f"{lesson} needs at least five realistic wrong answers"
+    kept = [f"{m['why']} ({m['test']}: {m['score']}/{m['max']})" for m in outcome["mistakes"] if m["score"] >= m["max"]]
+    assert not kept, f"mistakes that kept full marks: {kept}"
+    assert len({m["cell"] for m in outcome["mistakes"]}) >= 4, "mistakes should cover the exercises"
+
+
+@pytest.mark.slow
+def test_a_tampered_test_cell_is_restored(graded):
+    lesson, course, outcome = graded
+    [test_id] = outcome["tampered"]
+    autograded = nbformat.read(course / "autograded" / "wrong-1" / lesson / f"{lesson}.ipynb", as_version=4)
+    cell = next(c for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == test_id)
+    assert "what tests" not in cell.source and build.HIDDEN_MARKERS[0] in cell.source
+
+
+@pytest.mark.slow
+def test_feedback_exists_and_hides_hidden_tests(graded):
+    lesson, course, outcome = graded
+    hidden = build.hidden_test_lines(lesson)
+    for student in outcome["points"]:
+        html = (course / "feedback" / student / lesson / f"{lesson}.html").read_text()
+        escaped = html.replace("&quot;", '"').replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace(
+            "&amp;", "&")
+        leaked = [line for line in hidden if line in escaped]
+        assert not leaked, f"feedback for {student} shows hidden test lines: {leaked[:2]}"
+
+
+@pytest.mark.slow
+def test_grades_export_lists_every_submission(graded):
+    lesson, course, outcome = graded
+    rows = list(csv.DictReader(open(autograde.export_grades(course))))
+    assert {r["student_id"] for r in rows if r["assignment"] == lesson} == set(outcome["points"])
+
+
+def test_a_looping_cell_times_out_and_grading_goes_on(tmp_path):
+    course = build.fresh_course(tmp_path / "course")
+
+    def cell(source, grade_id, **meta):
+        return new_code_cell(source, metadata={"nbgrader": build._normalise_nbgrader({"grade_id": grade_id, **meta}, "")})
+
+    source = new_notebook(cells=[
+        cell("def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION", "answer", solution=True),
+        cell("assert answer() == 42", "test_answer", points=1),
+        cell("assert 1 + 1 == 2", "test_later", points=1),
+    ], metadata={"kernelspec": build.KERNELSPEC})
+    build.write_notebook(source, course / "source" / "probe" / "probe.ipynb")
+    build.nbgrader(["generate_assignment", "probe", "--force"], course)
+    submission = nbformat.read(course / "release" / "probe" / "probe.ipynb", as_version=4)
+    submission.cells[0].source = "def answer():\n    return 42\n\nwhile True:  # a student's endless loop\n    pass"
+    autograde.submit(course, "probe", "looper", submission)
+    autograde.autograde(course, "probe", ["--Execute.timeout=5"])
+    cells = autograde.scores(course, "probe")["looper"]["cells"]
+    assert cells["test_later"] == (1.0, 1.0), "cells after the interrupted one still run"
+    graded = nbformat.read(course / "autograded" / "looper" / "probe" / "probe.ipynb", as_version=4)
+    assert any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in graded.cells[0].outputs)

@@ -1,0 +1,77 @@
+"""The two-command set-up: pins, the conda environment, the torchvision shim, kernels."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from genlab import torchvision_shim
+from genlab.config import REPO_ROOT
+
+COURSE_PACKAGES = {"torch", "torchvision", "jupyterlab", "nbgrader", "ipywidgets", "matplotlib", "diffusers",
+                   "pytest", "nbval", "jupytext", "safetensors"}
+
+
+def _pins():
+    pins = {}
+    for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([\w.]+)", line).groups()
+            pins[name.lower()] = version
+    return pins
+
+
+def test_requirements_are_pinned_and_cover_the_course():
+    pins = _pins()
+    assert pins["torch"] == "2.13.0" and pins["torchvision"] == "0.28.0"
+    assert COURSE_PACKAGES <= set(pins), COURSE_PACKAGES - set(pins)
+
+
+def test_environment_yml_pulls_the_same_requirements():
+    env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "python=3.11" in conda
+    assert pip == ["-r requirements.txt", "-e ."]
+    # conda itself installs only python and pip, so it cannot name a package in another version than requirements.txt
+    assert {re.split(r"[=<>]", d)[0] for d in conda} == {"python", "pip"}
+
+
+def test_installed_versions_match_the_pins():
+    from importlib.metadata import version
+
+    for name, pinned in _pins().items():
+        assert version(name).split("+")[0] == pinned, f"{name} {version(name)} installed, {pinned} pinned"
+
+
+def test_torchvision_imports_in_a_fresh_interpreter():
+    run = subprocess.run([sys.executable, "-c", "import torchvision, torchvision.datasets, torchvision.transforms"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_shim_declares_only_what_is_missing_and_only_on_cpu_torch():
+    import torch
+
+    declared_again = torchvision_shim.declare_schemas()  # after torchvision imported: nothing is missing
+    assert declared_again == []
+    if torch.version.cuda is None:
+        assert hasattr(torch.ops.torchvision, "nms") and hasattr(torch.ops.torchvision, "qnms")
+
+
+def test_every_notebook_uses_the_python3_kernel():
+    notebooks = sorted((REPO_ROOT / "starter").glob("*.ipynb")) + sorted((REPO_ROOT / "solutions").glob("*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        assert nbformat.read(path, as_version=4).metadata["kernelspec"]["name"] == "python3", path
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
+    assert Path(REPO_ROOT / ".ci" / "run").stat().st_mode & 0o111
