@@ -75,3 +75,11 @@ def test_ci_runs_the_readme_test_command():
     assert "make demo" in readme and "make test" in readme
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
     assert Path(REPO_ROOT / ".ci" / "run").stat().st_mode & 0o111
+
+
+def test_jupyterlab_extensions_are_enabled_in_the_venv():
+    jupyter = Path(sys.executable).parent / "jupyter"
+    run = subprocess.run([str(jupyter), "labextension", "list"], capture_output=True, text=True)
+    listing = run.stdout + run.stderr
+    for extension in ("@jupyter/nbgrader", "jupyterlab-jupytext", "@jupyter-widgets/jupyterlab-manager"):
+        assert extension in listing, f"{extension} missing from `jupyter labextension list`"
