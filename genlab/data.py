@@ -245,10 +245,15 @@ def _find(spec: _Spec, root: Path, split: str):
     return None
 
 
+_failed_downloads = set()  # try the network once per dataset and session, not once per split
+
+
 def _download(spec: _Spec, name: str, split: str):
     """Download through torchvision into the cache; None (and why) when the network does not allow it."""
     if os.environ.get("GENLAB_OFFLINE"):
         return None, "GENLAB_OFFLINE is set"
+    if name in _failed_downloads:
+        return None, "download failed earlier in this session"
     import torchvision.datasets as tvd
 
     cache = config.cache_dir() / "data"
@@ -257,7 +262,8 @@ def _download(spec: _Spec, name: str, split: str):
     try:
         getattr(tvd, spec.download)(str(cache), train=(split == "train"), download=True)
     except Exception as error:  # no network shows up as URLError, OSError, RuntimeError... all mean "not here"
-        return None, f"download failed: {type(error).__name__}: {str(error)[:80]}"
+        _failed_downloads.add(name)
+        return None, f"download failed with {type(error).__name__}, offline?"
     finally:
         socket.setdefaulttimeout(previous)
     return _find(spec, cache, split), None
