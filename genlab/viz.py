@@ -4,7 +4,6 @@ import math
 import time
 
 import matplotlib
-
 import torch
 
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import torch
 from torch import nn
 
 ASSET_DIR = Path(__file__).resolve().parent
