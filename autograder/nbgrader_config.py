@@ -6,9 +6,10 @@ are git-ignored; `genlab build` regenerates source/ and release/ from lessons/.
 
 import os
 
-from genlab.autograde import HideHiddenTests
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
+
+from genlab.autograde import HideHiddenTests
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 here = os.path.dirname(os.path.abspath(__file__))
