@@ -311,7 +311,7 @@ def load(name: str, split: str = "train", root=None, download: bool = True) -> I
     notice = (f"genlab.data: {name} not found (GENLAB_DATA, {cache}; {reason}); using a STAND-IN: "
               f"{spec.standin_text}. Set GENLAB_DATA to a folder with {spec.layouts} for the real data.")
     print(notice)
-    return finish(spec.standin(split), notice, is_standin=True)
+    return finish(spec.standin(split), f"STAND-IN for {name} {split}: {spec.standin_text}", is_standin=True)
 
 
 def image_folder(path, size: int | None = None, channels: int = 3) -> ImageData:

@@ -14,13 +14,9 @@ def roc_auc(scores_normal: torch.Tensor, scores_anomalous: torch.Tensor) -> floa
     if len(normal) == 0 or len(anomalous) == 0:
         raise ValueError("roc_auc needs at least one score in each group.")
     scores = torch.cat([normal, anomalous])
-    ranks = torch.empty_like(scores)
-    order = scores.argsort()
-    ranks[order] = torch.arange(1, len(scores) + 1, dtype=torch.float64)
-    for value in scores.unique():  # tied scores share their average rank
-        tied = scores == value
-        if tied.sum() > 1:
-            ranks[tied] = ranks[tied].mean()
+    _, inverse, counts = scores.unique(return_inverse=True, return_counts=True)  # sorted distinct scores
+    last_rank = counts.cumsum(0).double()  # 1-based rank of the last member of each group of tied scores
+    ranks = (last_rank - (counts - 1) / 2.0)[inverse]  # tied scores share their average rank
     u = ranks[len(normal):].sum() - len(anomalous) * (len(anomalous) + 1) / 2
     return (u / (len(normal) * len(anomalous))).item()
 
