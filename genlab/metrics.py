@@ -41,5 +41,5 @@ def classifier_report(classifier, images: torch.Tensor, threshold: float = 0.9, 
         "confident": (top >= threshold).double().mean().item(),
         "counts": counts.tolist(),
         "classes_covered": int((p >= 0.01).sum()),
-        "coverage_entropy": entropy / math.log(probs.shape[1]),
+        "coverage_entropy": entropy / math.log(probs.shape[1]) + 0.0,  # + 0.0 turns -0.0 into 0.0
     }
