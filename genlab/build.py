@@ -157,10 +157,14 @@ def fresh_course(target: Path) -> Path:
 
 
 def hidden_test_lines(lesson: str) -> list:
-    """The code lines of every hidden test in a lesson (for checking they never leak)."""
+    """The code lines that only hidden tests contain (for checking they never leak); lines that also stand in the
+    visible part of the lesson, like `opt_d.zero_grad()`, prove nothing and are left out."""
+    cells = source_notebook(lesson).cells
+    visible = {line.strip() for cell in cells for line in _without_hidden_tests(cell.source).split("\n")}
     lines = []
-    for cell in source_notebook(lesson).cells:
+    for cell in cells:
         match = re.search(re.escape(HIDDEN_MARKERS[0]) + r"\n(.*?)\n\s*" + re.escape(HIDDEN_MARKERS[1]), cell.source, re.S)
         if match:
-            lines += [line.strip() for line in match.group(1).split("\n") if len(line.strip()) > 12]
+            lines += [line.strip() for line in match.group(1).split("\n")
+                      if len(line.strip()) > 12 and line.strip() not in visible]
     return lines
