@@ -21,9 +21,9 @@
 #
 # | profile | what it trains | time |
 # |---|---|---|
-# | `smoke` | a few dozen steps on 2,000 digits; checks that everything runs, pictures are noise | under a minute |
-# | `cpu` | about 8 epochs-worth of small MLPs on all 60,000 digits | about 5 minutes on 2 cores |
-# | `gpu` | wider MLPs for about 30 epochs | about 3–5 minutes on one GPU |
+# | `smoke` | a few dozen steps on 2,000 digits; checks that everything runs, pictures are noise | about 20 s on 2 CPU cores |
+# | `cpu` | about 5 epochs of small MLPs on all 60,000 digits | about 2 minutes on 2 cores |
+# | `gpu` | wider MLPs for about 30 epochs | aims at under 10 minutes on one GPU (not yet timed) |
 #
 # Exercises: 5 functions (17 points, autograded) and 4 written questions (8 points, read by a person).
 

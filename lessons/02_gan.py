@@ -18,8 +18,9 @@
 # **Prerequisites**: PyTorch modules, optimizers and autograd; binary cross-entropy; lesson 01 (latent variables)
 # helps but is not required.
 #
-# **Time** (whole notebook): `smoke` about 25 s on 2 CPU cores (CI and autograding: results are poor, nothing is
-# judged on them), `cpu` about 4–5 min on 2 CPU cores (recognisable digits), `gpu` a few minutes on one GPU.
+# **Time** (whole notebook): `smoke` about 20 s on 2 CPU cores (CI and autograding: results are poor, nothing is
+# judged on them), `cpu` about 5 min on 2 CPU cores (recognisable digits), `gpu` aims at under 10 minutes on one
+# GPU (not yet timed).
 # Choose with the environment variable `GENLAB_PROFILE` before starting the kernel.
 
 # %%
