@@ -6,7 +6,6 @@ answers from autograder/wrong_answers/NN_name.py) for the demo and the tests.
 
 import csv
 import importlib.util
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -168,7 +167,3 @@ def grade_course(course_dir: Path = build.COURSE_DIR) -> Path:
         print(f"          {sum(1 for _ in csv.reader(handle)) - 1} rows")
     return path
 
-
-def clear_run_folders(course_dir: Path):
-    for name in ("submitted", "autograded", "feedback"):
-        shutil.rmtree(Path(course_dir) / name, ignore_errors=True)
