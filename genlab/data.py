@@ -12,7 +12,7 @@ import os
 import pickle
 import socket
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,6 @@ class ImageData:
     classes: list
     source: str
     is_standin: bool = False
-    notes: list = field(default_factory=list)
 
     def __len__(self):
         return len(self.images)
