@@ -70,3 +70,42 @@ def cache_dir() -> Path:
 def describe() -> str:
     """One line for the top of every lesson: profile, device, torch version."""
     return f"genlab profile={profile()} device={device()} torch={torch.__version__} threads={torch.get_num_threads()}"
+
+
+# Whole-notebook wall times measured with `make run LESSONS=NN PROFILE=p` on the project's 2-core machine (idle, real
+# data); re-measure after changing a lesson and update this table, the lesson header and the README together.
+MEASURED_SECONDS = {
+    "01_autoencoders_vae": {"smoke": 18, "cpu": 115},
+    "02_gan": {"smoke": 20, "cpu": 291},
+}
+
+
+def _expected_time(lesson: str, chosen: str) -> str:
+    seconds = MEASURED_SECONDS.get(lesson, {}).get(chosen)
+    if seconds is None:
+        return f"not yet measured in the {chosen} profile"
+    here = f"{seconds} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    return f"about {here} on 2 CPU cores in the {chosen} profile (a busy or slower machine takes longer)"
+
+
+def setup(lesson: str) -> torch.device:
+    """A lesson's first code cell: seed, say where it runs and how long it takes here, and install the notebook hook
+    that turns cells needing an unfinished exercise into a one-line notice. Returns the device to train on."""
+    seed_everything(0)
+    chosen = profile()
+    data_root = os.environ.get("GENLAB_DATA")
+    print(describe())
+    print(f"data: {'GENLAB_DATA=' + data_root if data_root else 'the user cache ' + str(cache_dir())} "
+          "(a stand-in is announced in one line where a dataset is missing)")
+    print(f"{lesson}: {_expected_time(lesson, chosen)}")
+    try:
+        from IPython import get_ipython
+
+        from genlab.grading import skip_unfinished
+
+        shell = get_ipython()
+        if shell is not None and skip_unfinished not in shell.input_transformers_post:
+            shell.input_transformers_post.append(skip_unfinished)
+    except ImportError:
+        pass
+    return device()

@@ -29,3 +29,53 @@ def test_check_finite_and_true():
     with pytest.raises(CheckFailed, match="custom"):
         check_true(False, "custom message")
     assert issubclass(CheckFailed, AssertionError)  # nbgrader counts it as a failed test
+
+
+def _run_cells(sources):
+    """Execute code cells in one fresh kernel; returns each cell's outputs (errors included)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    notebook = new_notebook(cells=[new_code_cell(s) for s in sources])
+    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    return [cell.outputs for cell in notebook.cells]
+
+
+def _text(outputs):
+    return "".join(o.get("text", "") + o.get("evalue", "") for o in outputs)
+
+
+def test_references_last_one_cell_and_unfinished_work_is_explained():
+    outputs = _run_cells([
+        "from genlab import config, grading\nconfig.setup('99_probe')",
+        "def noise():\n    raise NotImplementedError()",
+        "grading.register_reference(noise=lambda: 'reference')\nprint(grading.is_done(noise))",
+        "grading.use_references(globals(), 'noise')\nprint(noise())",
+        "print(noise.__name__)",  # the student's own function is back after the swapped cell
+        "grading.require(globals(), noise='Exercise 1')",
+        "# needs: noise (Exercise 1)\nprint('ran')",
+        "def noise():\n    return 'student'",
+        "# needs: noise (Exercise 1)\nprint('ran', noise())",
+        "def broken():\n    raise RuntimeError('Trying to backward through the graph a second time')\n"
+        "grading.attempt(broken, what='train_step(...)')",
+    ])
+    assert "not yet measured" in _text(outputs[0])
+    assert _text(outputs[2]).strip() == "False"
+    assert _text(outputs[3]).strip() == "reference"
+    assert _text(outputs[4]).strip() == "noise"
+    assert "finish it first" in _text(outputs[5]) and "`noise` (Exercise 1)" in _text(outputs[5])
+    assert _text(outputs[6]).startswith("skipped: this cell needs `noise` (Exercise 1)")
+    assert _text(outputs[8]).strip() == "ran student"
+    assert "Probable cause" in _text(outputs[9]) and ".detach()" in _text(outputs[9])
+
+
+def test_check_gradients_catches_a_detached_term():
+    from genlab.grading import check_gradients
+
+    x = torch.tensor([0.5, -1.0, 2.0])
+    check_gradients(lambda x: (x ** 2).sum() + x.sum(), lambda x: (x ** 2).sum() + x.sum(), {"x": x}, "loss")
+    with pytest.raises(CheckFailed, match="gradient of loss with respect to x"):
+        check_gradients(lambda x: (x ** 2).sum() + x.detach().sum(), lambda x: (x ** 2).sum() + x.sum(), {"x": x}, "loss")
+    with pytest.raises(CheckFailed, match="no gradient"):
+        check_gradients(lambda x: (x ** 2).sum().detach(), lambda x: (x ** 2).sum(), {"x": x}, "loss")
