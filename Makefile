@@ -19,7 +19,7 @@ demo: venv        ## build, run every lesson (smoke), autograde made-up submissi
 	$(PY) -m genlab demo
 
 test: venv        ## the whole test suite (CI runs this)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 build: venv       ## lessons/*.py -> starter/ and solutions/
 	$(PY) -m genlab build
@@ -27,8 +27,8 @@ build: venv       ## lessons/*.py -> starter/ and solutions/
 grade: venv       ## autograde autograder/submitted/, write feedback/ and grades.csv
 	$(PY) -m genlab grade
 
-run: venv         ## execute solutions in a profile: make run PROFILE=cpu LESSONS="01 02"
-	$(PY) -m genlab run $(LESSONS) --profile $(or $(PROFILE),smoke)
+run: venv         ## execute solutions in a profile: make run PROFILE=cpu LESSONS="01 02" [TIMEOUT=seconds per cell]
+	$(PY) -m genlab run $(LESSONS) --profile $(or $(PROFILE),smoke) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 lint: venv
 	$(PY) -m ruff check genlab tests scripts benchmarks autograder

@@ -41,18 +41,20 @@ def reference_answers(lesson: str) -> dict:
     }
 
 
-def test_cell_after(lesson: str) -> dict:
-    """answer grade_id -> the grade_id of the first graded code cell after it (the tests that judge it)."""
+def judging_cells(lesson: str) -> dict:
+    """code answer grade_id -> the graded test cells that judge it: every graded code cell after it, up to the next
+    code answer cell. A lesson keeps all tests of an exercise there, so "a mistake costs points once" is checkable."""
     cells = build.source_notebook(lesson).cells
-    judged_by = {}
-    for i, cell in enumerate(cells):
+    judged_by, current = {}, None
+    for cell in cells:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            for later in cells[i + 1 :]:
-                later_meta = later.metadata.get("nbgrader", {})
-                if later_meta.get("grade") and not later_meta.get("solution"):
-                    judged_by[meta["grade_id"]] = later_meta["grade_id"]
-                    break
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            current = meta["grade_id"]
+            judged_by[current] = []
+        elif meta.get("grade") and current is not None:
+            judged_by[current].append(meta["grade_id"])
     return judged_by
 
 

@@ -14,6 +14,8 @@ def main(argv=None):
     p = commands.add_parser("run", help="execute solution notebooks in a profile, save them under reports/executed")
     p.add_argument("lessons", nargs="*")
     p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "gpu"])
+    p.add_argument("--timeout", type=int, default=None,
+                   help="seconds a cell may run (default: 300 in smoke, no limit in cpu and gpu)")
 
     p = commands.add_parser("grade", help="autograde autograder/submitted/, write feedback and grades.csv")
     p.add_argument("--course", default=None, help="nbgrader course folder (default: autograder/)")
@@ -32,11 +34,16 @@ def main(argv=None):
     elif args.command == "run":
         from genlab import build, demo
 
+        failed = 0
         for lesson in build.resolve_lessons(args.lessons):
-            outcome = demo.execute(lesson, args.profile)
+            outcome = demo.execute(lesson, args.profile, timeout=args.timeout)
             print(f"{lesson} ({args.profile}): {outcome['seconds']:.0f} s -> {outcome['notebook']}")
+            if outcome["error"]:
+                failed += 1
+                print(f"  STOPPED: {outcome['error']} (the notebook above keeps every output up to there)")
             for key, value in outcome["results"].items():
                 print(f"  {key}: {value}")
+        return 1 if failed else 0
     elif args.command == "grade":
         from genlab import autograde, build
 

@@ -16,38 +16,54 @@ from genlab.config import REPO_ROOT
 REPORT_DIR = REPO_ROOT / "reports"
 
 
-def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "executed", timeout: int = 900) -> dict:
-    """Execute solutions/<lesson>.ipynb in a profile; saves the executed notebook and returns time and results."""
+def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "executed", timeout: int | None = None) -> dict:
+    """Execute solutions/<lesson>.ipynb in a profile and save the executed notebook, also when a cell fails or runs
+    past `timeout` seconds (per cell; None = no limit, the default outside smoke). Returns time, results, the saved
+    notebook and `error` (None, or what stopped the run)."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    if timeout is None and profile == "smoke":
+        timeout = 300  # a smoke lesson takes about a minute; anything longer is a hang
     notebook = nbformat.read(build.SOLUTIONS_DIR / f"{lesson}.ipynb", as_version=4)
     results_dir = Path(out_dir) / "results"
+    results_file = results_dir / f"{lesson}.json"
+    results_file.unlink(missing_ok=True)
     env = {**os.environ, "GENLAB_PROFILE": profile, "GENLAB_RESULTS_DIR": str(results_dir)}
     env.pop("NBGRADER_EXECUTION", None)
     start = time.time()
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(REPO_ROOT)}})
-    client.execute(env=env)  # env reaches the kernel process
+    error = None
+    try:
+        client.execute(env=env)  # env reaches the kernel process
+    except (CellExecutionError, CellTimeoutError) as failure:
+        error = f"{type(failure).__name__}: {str(failure).strip().splitlines()[-1][:300]}"
     seconds = time.time() - start
     out = Path(out_dir) / f"{lesson}.{profile}.ipynb"
-    build.write_notebook(notebook, out)
-    results_file = results_dir / f"{lesson}.json"
+    build.write_notebook(notebook, out)  # saved either way: a failed cpu run keeps everything it computed
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
-    return {"seconds": seconds, "results": results, "notebook": out}
+    return {"seconds": seconds, "results": results, "notebook": out, "error": error}
 
 
-def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = False) -> dict:
-    """Autograde the reference answers, the untouched starter and the lesson's wrong answers (grouped so that each
-    submission holds at most one mistake per answer cell). Returns points per submission and per mistake.
+def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = False, each_unanswered: bool = True) -> dict:
+    """Autograde, in one nbgrader run: the reference answers, the untouched starter, one submission per code answer
+    left unanswered alone ("skip-<answer>", for the cascade invariant) and the lesson's wrong answers (grouped so that
+    each submission holds at most one mistake per answer cell). Returns points per submission, per mistake and per
+    skipped answer; `grading_violations` reads it.
 
-    With tamper=True, submission wrong-1 also rewrites the test cell that judges its first mistake to `pass`, as a
-    student might; nbgrader must restore it, so that mistake must still lose points."""
+    With tamper=True, submission wrong-1 also rewrites the first test cell that judges its first mistake to `pass`,
+    as a student might; nbgrader must restore it, so that mistake must still lose points."""
     build.release(lesson, course_dir)
     reference = autograde.reference_answers(lesson)
-    wrongs = autograde.wrong_answers(lesson)
-    groups = autograde.group_wrong_answers(wrongs)
+    judged_by = autograde.judging_cells(lesson)
+    groups = autograde.group_wrong_answers(autograde.wrong_answers(lesson))
     autograde.submit(course_dir, lesson, "reference", autograde.make_submission(lesson, reference))
     autograde.submit(course_dir, lesson, "unanswered", autograde.make_submission(lesson, {}))
-    judged_by = autograde.test_cell_after(lesson)
-    tampered = {judged_by[groups[0][0]["cell"]]: "pass  # tests? what tests"} if tamper and groups else {}
+    skipped = sorted(judged_by) if each_unanswered else []
+    for answer in skipped:
+        answers = {k: v for k, v in reference.items() if k != answer}  # the starter stub stays in that cell only
+        autograde.submit(course_dir, lesson, f"skip-{answer}", autograde.make_submission(lesson, answers))
+    tampered = {judged_by[groups[0][0]["cell"]][0]: "pass  # tests? what tests"} if tamper and groups else {}
     for number, group in enumerate(groups, 1):
         answers = reference
         for wrong in group:
@@ -56,14 +72,65 @@ def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = Fals
         autograde.submit(course_dir, lesson, f"wrong-{number}", autograde.make_submission(lesson, answers, edits))
     autograde.autograde(course_dir, lesson)
     points = autograde.scores(course_dir, lesson)
+
+    def lost(student):
+        return {cell: top - score for cell, (score, top) in points[student]["cells"].items() if score < top}
+
+    cascade = [{"answer": answer, "judged_by": judged_by[answer], "lost": lost(f"skip-{answer}"),
+                "own_points": sum(points["reference"]["cells"][c][1] for c in judged_by[answer])} for answer in skipped]
     mistakes = []
     for number, group in enumerate(groups, 1):
-        cells = points[f"wrong-{number}"]["cells"]
+        lost_here = lost(f"wrong-{number}")
         for wrong in group:
-            test = judged_by[wrong["cell"]]
-            score, top = cells[test]
-            mistakes.append({"cell": wrong["cell"], "why": wrong["why"], "test": test, "score": score, "max": top})
-    return {"points": points, "mistakes": mistakes, "tampered": sorted(tampered)}
+            own = judged_by[wrong["cell"]]
+            mistakes.append({"cell": wrong["cell"], "why": wrong["why"], "submission": f"wrong-{number}", "own": own,
+                             "lost": {c: v for c, v in lost_here.items() if c in own},
+                             "max": sum(points["reference"]["cells"][c][1] for c in own)})
+        owned = {c for wrong in group for c in judged_by[wrong["cell"]]}
+        for cell, amount in lost_here.items():
+            if cell not in owned:
+                mistakes.append({"cell": None, "why": f"points lost outside the mistakes' own cells: {cell} (-{amount})",
+                                 "submission": f"wrong-{number}", "own": [], "lost": {cell: amount}, "max": 0,
+                                 "leak": True})
+    return {"points": points, "mistakes": mistakes, "cascade": cascade, "tampered": sorted(tampered),
+            "judged_by": judged_by}
+
+
+def grading_violations(outcome: dict) -> list:
+    """Every way the made-up submissions break the grading rules (an empty list is the goal)."""
+    points, problems = outcome["points"], []
+    reference, unanswered = points["reference"], points["unanswered"]
+    if reference["auto"] < reference["max_auto"]:
+        problems.append(f"the reference lost points: { {c: s for c, s in reference['cells'].items() if s[0] < s[1]} }")
+    if unanswered["auto"] > 0:
+        problems.append(f"the untouched starter earned {unanswered['auto']} points")
+    for row in outcome["cascade"]:
+        expected = {c: points["reference"]["cells"][c][1] for c in row["judged_by"]}
+        if row["lost"] != expected:
+            extra = {c: v for c, v in row["lost"].items() if c not in expected}
+            kept = sorted(c for c in expected if c not in row["lost"])
+            problems.append(f"leaving only {row['answer']!r} unanswered lost {row['lost']}; expected exactly {expected}"
+                            + (f" (cascade into {extra})" if extra else "") + (f" (kept points in {kept})" if kept else ""))
+    for m in outcome["mistakes"]:
+        if m.get("leak"):
+            problems.append(f"{m['submission']}: {m['why']}")
+        elif not m["lost"]:
+            problems.append(f"the mistake {m['why']!r} ({m['cell']}) kept full marks in {m['own']}")
+    return problems
+
+
+def print_grading_report(outcome: dict):
+    points = outcome["points"]
+    for student in sorted(points):
+        print(f"{student:32s} {points[student]['auto']:5.1f} / {points[student]['max_auto']:.0f}")
+    print("\nmistakes:")
+    for m in outcome["mistakes"]:
+        if not m.get("leak"):
+            print(f"  {m['cell']:24s} -{sum(m['lost'].values()):4.1f} of {m['max']:.0f}  {m['why']}  {m['lost']}")
+    problems = grading_violations(outcome)
+    print(f"\nviolations: {len(problems)}")
+    for problem in problems:
+        print("  " + problem)
 
 
 def _images_html(notebook_path: Path) -> str:
@@ -98,13 +165,7 @@ def demo(lessons=None) -> int:
                                    list(metric.items())[:3])
             rows.append((lesson, run["seconds"], points["reference"]["auto"], points["reference"]["max_auto"],
                          points["unanswered"]["auto"], " ".join(wrong_scores), key_metric, graded, run))
-            for m in graded["mistakes"]:
-                if m["score"] >= m["max"]:
-                    failures.append(f"{lesson}: the mistake '{m['why']}' kept full marks in {m['test']}")
-            if points["reference"]["auto"] < points["reference"]["max_auto"]:
-                failures.append(f"{lesson}: the reference solution lost points: {points['reference']['cells']}")
-            if points["unanswered"]["auto"] > 0:
-                failures.append(f"{lesson}: the unanswered starter earned {points['unanswered']['auto']} points")
+            failures += [f"{lesson}: {problem}" for problem in grading_violations(graded)]
 
     header = f"{'lesson':24s} {'smoke run':>9s}  {'reference':>9s} {'unanswered':>10s}  {'wrong (per submission)':22s} key metric"
     print("\n" + header + "\n" + "-" * len(header))
@@ -129,7 +190,7 @@ def _report_html(rows, failures) -> str:
     parts += [f"<p style='color:red'>PROBLEM: {html.escape(f)}</p>" for f in failures]
     for lesson, *_, graded, run in rows:
         parts.append(f"<h2>{lesson}</h2><h3>Mistakes and the points they earned</h3><ul>")
-        parts += [f"<li>{html.escape(m['why'])} ({m['cell']}): {m['score']:.0f}/{m['max']:.0f} in {m['test']}</li>"
-                  for m in graded["mistakes"]]
+        parts += [f"<li>{html.escape(m['why'])} ({m['cell']}): lost {sum(m['lost'].values()):.0f} of {m['max']:.0f} "
+                  f"in {html.escape(', '.join(m['lost']))}</li>" for m in graded["mistakes"] if not m.get("leak")]
         parts.append("</ul><h3>Figures</h3>" + _images_html(run["notebook"]))
     return "\n".join(parts + ["</body></html>"])

@@ -43,3 +43,78 @@ def classifier_report(classifier, images: torch.Tensor, threshold: float = 0.9, 
         "classes_covered": int((p >= 0.01).sum()),
         "coverage_entropy": entropy / math.log(probs.shape[1]) + 0.0,  # + 0.0 turns -0.0 into 0.0
     }
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, d), in float64:
+
+        ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^{1/2}).
+
+    tr((S_a S_b)^{1/2}) is the sum of the square roots of the eigenvalues of S_a^{1/2} S_b S_a^{1/2} (symmetric PSD),
+    which stays stable when a covariance is near-singular (tiny negative eigenvalues from rounding are clipped to 0).
+    """
+    a, b = features_a.detach().double().cpu(), features_b.detach().double().cpu()
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"frechet_distance needs two (N, d) feature sets of the same d, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}.")
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("frechet_distance needs at least two samples in each set (a covariance).")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    eigenvalues, vectors = torch.linalg.eigh(cov_a)
+    sqrt_a = vectors @ torch.diag(eigenvalues.clamp(min=0).sqrt()) @ vectors.T  # S_a^{1/2}
+    middle = sqrt_a @ cov_b @ sqrt_a
+    trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
+    distance = (mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * trace_sqrt
+    return max(distance.item(), 0.0)
+
+
+@torch.no_grad()
+def classifier_features(classifier, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+    """The classifier's penultimate features (its `features` method) for images in [0, 1]."""
+    device = next(classifier.parameters()).device
+    return torch.cat([classifier.features(chunk.to(device)).cpu() for chunk in images.split(batch)])
+
+
+def classifier_fid(classifier, images_a: torch.Tensor, images_b: torch.Tensor) -> float:
+    """"Classifier FID": the Fréchet distance in a course judge's feature space (not comparable with Inception FID;
+    always print it beside the real-vs-real value of the same n)."""
+    return frechet_distance(classifier_features(classifier, images_a), classifier_features(classifier, images_b))
+
+
+SANITY_KINDS = ("uniform", "blobs", "speckle")
+
+
+def sanity_images(kind: str, n: int, generator: torch.Generator, real: torch.Tensor | None = None,
+                  speckle_fraction: float = 0.2) -> torch.Tensor:
+    """Images in [0, 1] of shape (n, C, H, W) that no judge may call recognisable: the sanity rows of a results table.
+
+    - uniform: every pixel independently U[0, 1];
+    - blobs: one to four random Gaussian bumps, the smooth shapes of a barely trained generator;
+    - speckle: real images (the first n of `real`) with `speckle_fraction` of their pixels replaced by U[0, 1].
+    `real` also fixes the shape (default (1, 28, 28)).
+    """
+    shape = tuple(real.shape[1:]) if real is not None else (1, 28, 28)
+    channels, height, width = shape
+    if kind == "uniform":
+        return torch.rand(n, *shape, generator=generator)
+    if kind == "blobs":
+        ys = torch.arange(height).view(1, 1, height, 1).float()
+        xs = torch.arange(width).view(1, 1, 1, width).float()
+        images = torch.zeros(n, 1, height, width)
+        count = torch.randint(1, 5, (n,), generator=generator)
+        for k in range(4):
+            centre_y = height * (0.2 + 0.6 * torch.rand(n, 1, 1, 1, generator=generator))
+            centre_x = width * (0.2 + 0.6 * torch.rand(n, 1, 1, 1, generator=generator))
+            sigma = (0.05 + 0.2 * torch.rand(n, 1, 1, 1, generator=generator)) * min(height, width)
+            amplitude = (0.5 + 0.5 * torch.rand(n, 1, 1, 1, generator=generator)) * (k < count).view(n, 1, 1, 1)
+            images += amplitude * torch.exp(-((ys - centre_y) ** 2 + (xs - centre_x) ** 2) / (2 * sigma**2))
+        colour = torch.rand(n, channels, 1, 1, generator=generator) if channels > 1 else torch.ones(n, 1, 1, 1)
+        return (images * colour).clamp(0, 1)
+    if kind == "speckle":
+        if real is None or len(real) < n:
+            raise ValueError(f"speckle needs at least n={n} real images to speckle; pass real=...")
+        base = real[:n].detach().cpu().float()
+        mask = torch.rand(n, 1, height, width, generator=generator) < speckle_fraction
+        return torch.where(mask, torch.rand(base.shape, generator=generator), base)
+    raise ValueError(f"unknown sanity image kind {kind!r}; use one of {SANITY_KINDS}.")

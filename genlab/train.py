@@ -92,3 +92,27 @@ def results_table(lesson: str, results: dict):
         out = Path(os.environ["GENLAB_RESULTS_DIR"])
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{lesson}.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
+
+
+class EMA:
+    """An exponential moving average of a model's weights (Polyak averaging), the usual way to get smoother GAN samples.
+
+    The decay is set by a half-life in training images: after `half_life_images` images the weight of the current
+    parameters has halved, whatever the batch size (decay per step = 0.5 ** (batch_size / half_life_images)). Buffers
+    (BatchNorm statistics) are copied, not averaged. `ema.module` is the averaged copy, in eval mode, without gradients.
+    """
+
+    def __init__(self, model: torch.nn.Module, half_life_images: float, batch_size: int):
+        import copy
+
+        if half_life_images <= 0 or batch_size <= 0:
+            raise ValueError(f"EMA needs a positive half-life and batch size, got {half_life_images} and {batch_size}.")
+        self.decay = 0.5 ** (batch_size / half_life_images)
+        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module):
+        for average, current in zip(self.module.parameters(), model.parameters()):
+            average.lerp_(current.detach(), 1 - self.decay)  # avg <- decay * avg + (1 - decay) * current
+        for average, current in zip(self.module.buffers(), model.buffers()):
+            average.copy_(current)

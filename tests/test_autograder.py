@@ -1,5 +1,8 @@
-"""The autograding loop on made-up submissions: reference -> full marks, unanswered -> 0, each realistic mistake loses
-points, a tampered test cell is restored, hidden tests never reach feedback, a looping cell times out."""
+"""The autograding loop on made-up submissions: reference -> full marks, unanswered -> 0, each answer left unanswered
+alone loses exactly its own cells' points (a mistake costs points once), each realistic mistake loses points in its
+own cells only, a tampered test cell is restored, hidden tests never reach feedback, a looping cell times out.
+
+Each lesson's submissions are graded in one nbgrader run; lessons are spread over pytest-xdist workers."""
 
 import csv
 
@@ -12,7 +15,7 @@ from genlab import autograde, build, demo
 LESSONS = build.lesson_names()
 
 
-@pytest.fixture(scope="module", params=LESSONS)
+@pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(lesson)) for lesson in LESSONS])
 def graded(request, tmp_path_factory):
     lesson = request.param
     course = build.fresh_course(tmp_path_factory.mktemp(lesson) / "course")
@@ -34,18 +37,29 @@ def test_unanswered_starter_gets_no_automatic_points(graded):
 
 
 @pytest.mark.slow
-def test_every_realistic_mistake_loses_points(graded):
+def test_each_unanswered_answer_costs_exactly_its_own_points(graded):
     lesson, _, outcome = graded
-    assert len(outcome["mistakes"]) >= 5, f"{lesson} needs at least five realistic wrong answers"
-    kept = [f"{m['why']} ({m['test']}: {m['score']}/{m['max']})" for m in outcome["mistakes"] if m["score"] >= m["max"]]
+    assert len(outcome["cascade"]) == len(outcome["judged_by"]) >= 4
+    problems = [p for p in demo.grading_violations(outcome) if p.startswith("leaving only")]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_every_realistic_mistake_loses_points_in_its_own_cells_only(graded):
+    lesson, _, outcome = graded
+    mistakes = [m for m in outcome["mistakes"] if not m.get("leak")]
+    assert len(mistakes) >= 5, f"{lesson} needs at least five realistic wrong answers"
+    kept = [f"{m['why']} ({m['cell']})" for m in mistakes if not m["lost"]]
     assert not kept, f"mistakes that kept full marks: {kept}"
-    assert len({m["cell"] for m in outcome["mistakes"]}) >= 4, "mistakes should cover the exercises"
+    leaks = [m["why"] + " in " + m["submission"] for m in outcome["mistakes"] if m.get("leak")]
+    assert not leaks, f"mistakes that cost points outside their own exercise: {leaks}"
+    assert len({m["cell"] for m in mistakes}) >= 4, "mistakes should cover the exercises"
 
 
 @pytest.mark.slow
 def test_a_tampered_test_cell_is_restored(graded):
     lesson, course, outcome = graded
-    [test_id] = outcome["tampered"]
+    [test_id] = outcome["tampered"]  # the first test cell of the first mistake's exercise
     autograded = nbformat.read(course / "autograded" / "wrong-1" / lesson / f"{lesson}.ipynb", as_version=4)
     cell = next(c for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == test_id)
     assert "what tests" not in cell.source and build.HIDDEN_MARKERS[0] in cell.source

@@ -33,7 +33,6 @@ def test_check_finite_and_true():
 
 def _run_cells(sources):
     """Execute code cells in one fresh kernel; returns each cell's outputs (errors included)."""
-    import nbformat
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell, new_notebook
 

@@ -42,3 +42,20 @@ def test_results_table_prints_and_saves(tmp_path, monkeypatch, capsys):
     train.results_table("99_test", {"auc": 0.91234, "steps": 10})
     assert "auc" in capsys.readouterr().out
     assert '"auc": 0.91234' in (tmp_path / "99_test.json").read_text()
+
+
+def test_ema_half_life_in_images():
+    from torch import nn
+
+    model = nn.Linear(1, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    ema = train.EMA(model, half_life_images=64, batch_size=32)  # half-life = 2 steps
+    assert ema.decay == pytest.approx(0.5 ** 0.5)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema.update(model)
+    ema.update(model)
+    assert ema.module.weight.item() == pytest.approx(0.5)  # after one half-life the old weight (0) has half its say
+    assert not ema.module.weight.requires_grad and not ema.module.training
+    with pytest.raises(ValueError):
+        train.EMA(model, half_life_images=0, batch_size=32)

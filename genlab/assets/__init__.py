@@ -13,14 +13,17 @@ ASSET_DIR = Path(__file__).resolve().parent
 MANIFEST = ASSET_DIR / "manifest.json"
 
 
-class MNISTClassifier(nn.Module):
-    """A small all-convolutional digit classifier (about 140k parameters) for images in [0, 1] of shape (N, 1, 28, 28).
+class JudgeClassifier(nn.Module):
+    """A small all-convolutional classifier (about 140k parameters) for 28x28 grey images in [0, 1], (N, 1, 28, 28):
+    the course's judge of generated digits (MNIST) and clothes (Fashion-MNIST).
 
-    `features(x)` gives the 128-d pooled activations used for a domain-specific Fréchet distance in later lessons.
+    `features(x)` gives the 128-d pooled activations used for a domain-specific Fréchet distance ("classifier FID").
+    `mean` and `std` are the training set's pixel statistics (fixed numbers, part of the judge's definition).
     """
 
-    def __init__(self):
+    def __init__(self, mean: float = 0.1307, std: float = 0.3081):
         super().__init__()
+        self.mean, self.std = mean, std
 
         def block(c_in, c_out):
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
@@ -33,10 +36,14 @@ class MNISTClassifier(nn.Module):
         self.head = nn.Linear(128, 10)
 
     def features(self, x):
-        return self.body((x - 0.1307) / 0.3081)  # the MNIST pixel mean and std
+        return self.body((x - self.mean) / self.std)
 
     def forward(self, x):
         return self.head(self.features(x))
+
+
+# name -> (pixel mean, pixel std) of its training set; the asset is genlab/assets/<name>.safetensors
+JUDGES = {"mnist_classifier": (0.1307, 0.3081), "fashion_classifier": (0.2860, 0.3530)}
 
 
 def sha256(path) -> str:
@@ -66,10 +73,22 @@ def asset_path(name: str) -> Path:
     return path
 
 
-def load_mnist_classifier(device="cpu") -> MNISTClassifier:
-    """The shipped MNIST classifier, in eval mode, with gradients off."""
+def load_judge(name: str, device="cpu") -> JudgeClassifier:
+    """A shipped judge classifier (see JUDGES), in eval mode, with gradients off."""
     from safetensors.torch import load_file
 
-    model = MNISTClassifier()
-    model.load_state_dict(load_file(str(asset_path("mnist_classifier")), device="cpu"))
+    if name not in JUDGES:
+        raise KeyError(f"no judge {name!r}; judges are {sorted(JUDGES)}.")
+    model = JudgeClassifier(*JUDGES[name])
+    model.load_state_dict(load_file(str(asset_path(name)), device="cpu"))
     return model.to(device).eval().requires_grad_(False)
+
+
+def load_mnist_classifier(device="cpu") -> JudgeClassifier:
+    """The digit judge: 10 MNIST classes; trained to reject noise, blobs and speckle (see its manifest entry)."""
+    return load_judge("mnist_classifier", device)
+
+
+def load_fashion_classifier(device="cpu") -> JudgeClassifier:
+    """The clothing judge: the 10 Fashion-MNIST classes; trained to reject noise, blobs and speckle."""
+    return load_judge("fashion_classifier", device)
