@@ -15,10 +15,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def profile() -> str:
     """The active profile.
 
-    Order: during `nbgrader autograde` (NBGRADER_EXECUTION=autograde) the smoke budget unless the instructor sets
+    Order: during `nbgrader autograde` and `nbgrader validate` (NBGRADER_EXECUTION=autograde or validate: the
+    Validate button runs with a 30 s cell timeout on a student's server) the smoke budget unless the instructor sets
     GENLAB_AUTOGRADE_PROFILE; otherwise GENLAB_PROFILE; otherwise gpu when CUDA is available, else cpu.
     """
-    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+    if os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate"):
         chosen = os.environ.get("GENLAB_AUTOGRADE_PROFILE", "smoke")
         source = "GENLAB_AUTOGRADE_PROFILE"
     else:

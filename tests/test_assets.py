@@ -3,23 +3,41 @@ import shutil
 import pytest
 import torch
 
-from genlab import assets, data
+from genlab import assets, data, metrics
 from tests.conftest import needs_real_mnist
 
 
-def test_manifest_describes_the_shipped_classifier():
-    entry = assets.manifest()["mnist_classifier"]
-    path = assets.asset_path("mnist_classifier")  # checks the sha256
+@pytest.mark.parametrize("name,accuracy", [("mnist_classifier", 0.99), ("fashion_classifier", 0.90)])
+def test_manifest_describes_each_judge(name, accuracy):
+    entry = assets.manifest()[name]
+    path = assets.asset_path(name)  # checks the sha256
     assert path.stat().st_size <= 1_000_000 and entry["bytes"] == path.stat().st_size
-    assert entry["test_accuracy"] >= 0.99
-    assert {"command", "seed", "data", "recipe"} <= set(entry)
+    assert entry["test_accuracy"] >= accuracy
+    assert {"command", "seed", "data", "recipe", "noise_rejection"} <= set(entry)
+    figures = entry["noise_rejection"]
+    assert figures["real_test_confident"] >= 0.95, figures
+    for junk in ("uniform_noise_confident", "blobs_confident", "speckle20_confident"):
+        assert figures[junk] < 0.05, (junk, figures)
 
 
-def test_classifier_loads_frozen_in_eval_mode():
-    model = assets.load_mnist_classifier()
+@pytest.mark.parametrize("load", [assets.load_mnist_classifier, assets.load_fashion_classifier])
+def test_judges_load_frozen_in_eval_mode(load):
+    model = load()
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     x = torch.rand(3, 1, 28, 28)
     assert model(x).shape == (3, 10) and model.features(x).shape == (3, 128)
+
+
+@pytest.mark.parametrize("load,dataset", [(assets.load_mnist_classifier, "MNIST"),
+                                          (assets.load_fashion_classifier, "FashionMNIST")])
+def test_judges_reject_fresh_noise_blobs_and_speckle(load, dataset):
+    """The manifest's figures, re-measured on seeds the training script never used."""
+    model = load()
+    generator = torch.Generator().manual_seed(2026)
+    real = data.load(dataset, "test").images[:500]
+    for kind in metrics.SANITY_KINDS:
+        junk = metrics.sanity_images(kind, 500, generator, real=real)
+        assert metrics.classifier_report(model, junk)["confident"] < 0.05, kind
 
 
 def test_a_modified_asset_is_refused(tmp_path, monkeypatch):
@@ -34,10 +52,11 @@ def test_a_modified_asset_is_refused(tmp_path, monkeypatch):
 
 
 @needs_real_mnist
-def test_classifier_accuracy_on_real_mnist_test():
+def test_digit_judge_accuracy_and_confidence_on_real_mnist_test():
     test = data.load("MNIST", "test")
     model = assets.load_mnist_classifier()
     with torch.no_grad():
         predictions = torch.cat([model(chunk).argmax(1) for chunk in test.images.split(2000)])
     accuracy = (predictions == test.labels).float().mean().item()
     assert accuracy >= 0.99, accuracy
+    assert metrics.classifier_report(model, test.images)["confident"] >= 0.95

@@ -74,3 +74,21 @@ def test_short_metadata_is_completed_and_checked():
 def test_unknown_lesson_is_a_clear_error():
     with pytest.raises(SystemExit, match="lessons are"):
         build.resolve_lessons(["99"])
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_a_jupytext_round_trip_leaves_the_lesson_byte_identical(lesson, tmp_path):
+    """A TA who edits the lesson as a paired notebook in JupyterLab gets a clean diff: py -> ipynb -> py changes nothing."""
+    import subprocess
+    import sys
+
+    source = build.LESSONS_DIR / f"{lesson}.py"
+    copy = tmp_path / source.name
+    copy.write_bytes(source.read_bytes())
+    jupytext = [sys.executable, "-m", "jupytext", "--quiet"]
+    subprocess.run([*jupytext, "--to", "ipynb", str(copy)], check=True)
+    copy.unlink()
+    subprocess.run([*jupytext, "--to", "py:percent", str(copy.with_suffix(".ipynb"))], check=True)
+    assert copy.read_text() == source.read_text(), (
+        f"lessons/{lesson}.py is not in jupytext's canonical form (nbgrader keys in sorted order, for example): "
+        f"run `jupytext --to ipynb` and back, and commit the result")

@@ -12,9 +12,10 @@ def test_profile_from_environment(monkeypatch):
     assert config.profile() == ("gpu" if torch.cuda.is_available() else "cpu")
 
 
-def test_autograde_uses_smoke_unless_instructor_overrides(monkeypatch):
+@pytest.mark.parametrize("execution", ["autograde", "validate"])
+def test_autograde_and_validate_use_smoke_unless_instructor_overrides(monkeypatch, execution):
     monkeypatch.setenv("GENLAB_PROFILE", "gpu")
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("NBGRADER_EXECUTION", execution)
     assert config.profile() == "smoke"
     monkeypatch.setenv("GENLAB_AUTOGRADE_PROFILE", "cpu")
     assert config.profile() == "cpu"
