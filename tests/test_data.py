@@ -7,7 +7,6 @@ import torch
 from PIL import Image
 
 from genlab import data
-from tests.conftest import needs_real_mnist
 
 
 def _write_idx(path, array):
@@ -118,7 +117,7 @@ def test_image_folder_errors(tmp_path):
         data.image_folder(tmp_path)
 
 
-@needs_real_mnist
+@pytest.mark.real_mnist
 def test_real_mnist_from_genlab_data():
     train, test = data.load("MNIST", "train"), data.load("MNIST", "test")
     assert train.images.shape == (60000, 1, 28, 28) and test.images.shape == (10000, 1, 28, 28)
@@ -149,3 +148,20 @@ def test_device_loader_rejects_bad_arguments():
         data.DeviceLoader(torch.zeros(3), torch.zeros(4), batch_size=1)
     with pytest.raises(ValueError, match="batch_size"):
         data.DeviceLoader(torch.zeros(3), batch_size=5)
+
+
+def test_image_folder_composites_transparent_pixels_on_white(tmp_path):
+    from PIL import Image
+
+    image = Image.new("RGBA", (4, 4), (255, 0, 0, 0))  # fully transparent, but storing red
+    image.putpixel((0, 0), (0, 0, 255, 255))           # one opaque blue pixel
+    image.save(tmp_path / "sprite.png")
+    loaded = data.image_folder(tmp_path)
+    assert loaded.images.shape == (1, 3, 4, 4)
+    assert loaded.images[0, :, 0, 0].tolist() == [0.0, 0.0, 1.0]
+    assert loaded.images[0, :, 1, 1].tolist() == [1.0, 1.0, 1.0]  # white, not the hidden red
+
+
+def test_twemoji_folder_ships_real_images():
+    folder = data.twemoji_folder()
+    assert len(list(folder.glob("*.png"))) >= 4000
