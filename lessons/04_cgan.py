@@ -144,8 +144,9 @@ print(BUDGET)
 # $$
 #
 # The label enters through an **inner product with the image's features**: the discriminator measures how well
-# the image's features align with the class's direction. It cannot ignore the label by accident (the term is
-# there by construction), and it needs no extra input channels. A side effect we use later: for a fixed image,
+# the image's features align with the class's direction. The label term is there by construction, and its gradient
+# is not zero from the first step (with respect to $\mathrm{embed}(y)$ it is $\phi(x)$ itself), so D starts using
+# the label at once; and it needs no extra input channels. A side effect we use later: for a fixed image,
 # $\arg\max_y D(x, y) = \arg\max_y \mathrm{embed}(y)^\top\phi(x)$ is a classifier hidden inside the discriminator.
 #
 # ## 4. The data
@@ -258,6 +259,16 @@ class _RefGenerator(nn.Module):
 
 
 grading.register_reference(ConditionalGenerator=_RefGenerator)
+
+
+def _copy_by_order(source, target):
+    """Load source's weights into target if their state dicts have the same shapes in the same order (also used by
+    the discriminator's hidden tests)."""
+    src, dst = list(source.state_dict().items()), list(target.state_dict().items())
+    if [tuple(v.shape) for _, v in src] != [tuple(v.shape) for _, v in dst]:
+        return False
+    target.load_state_dict({k: v for (k, _), (_, v) in zip(dst, src)})
+    return True
 ### END HIDDEN TESTS
 torch.manual_seed(0)
 G_t = attempt(ConditionalGenerator, 8, 10, 4, what="ConditionalGenerator(8, 10, 4)")
@@ -292,24 +303,16 @@ torch.manual_seed(0)
 G_t = ConditionalGenerator(8, 10, 4).eval()
 _z = torch.randn(10, 8, generator=torch.Generator().manual_seed(2))
 with torch.no_grad():
-    _a = G_t(_z, torch.zeros(10, dtype=torch.long))
-    _b = G_t(_z, torch.full((10,), 7))
+    _a = attempt(G_t, _z, torch.zeros(10, dtype=torch.long), what="G(z, y)")
+    _b = attempt(G_t, _z, torch.full((10,), 7), what="G(z, y)")
 check_true((_a - _b).abs().max() > 1e-4, "G(z, 0) and G(z, 7) are identical: the generator ignores its label. "
            "Concatenate the one-hot code to z before the first layer.")
 G_t.train()
 G_t.zero_grad()
-G_t(_z, torch.arange(10)).pow(2).mean().backward()
+attempt(G_t, _z, torch.arange(10), what="G(z, y)").pow(2).mean().backward()
 grading.check_all_parameters_get_gradients(G_t, "ConditionalGenerator")
 print("ConditionalGenerator: visible label and gradient checks passed")
 ### BEGIN HIDDEN TESTS
-def _copy_by_order(source, target):
-    """Load source's weights into target if their state dicts have the same shapes in the same order."""
-    src, dst = list(source.state_dict().items()), list(target.state_dict().items())
-    if [tuple(v.shape) for _, v in src] != [tuple(v.shape) for _, v in dst]:
-        return False
-    target.load_state_dict({k: v for (k, _), (_, v) in zip(dst, src)})
-    return True
-
 torch.manual_seed(3)
 _ref, _stu = _RefGenerator(8, 10, 4), ConditionalGenerator(8, 10, 4)
 check_true(_copy_by_order(_ref, _stu), "G's layers are not in the order the exercise gives (Linear, BN, ReLU, "
@@ -415,7 +418,7 @@ D_t = ProjectionDiscriminator(10, 4, 16)
 _x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(2)) * 2 - 1
 _y1, _y2 = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7]), torch.tensor([9, 8, 7, 6, 5, 4, 3, 2])
 with torch.no_grad():
-    _gap = D_t(_x, _y1) - D_t(_x, _y2)
+    _gap = attempt(D_t, _x, _y1, what="D(x, y)") - attempt(D_t, _x, _y2, what="D(x, y)")
     _expected_gap = ((D_t.embed(_y1) - D_t.embed(_y2)) * D_t.phi(_x)).sum(1)  # psi(phi(x)) cancels
 check_true(_gap.abs().max() > 1e-6, "D(x, y) does not change with y: the projection term embed(y)·phi(x) is missing.")
 check_true(not torch.allclose(_gap, -_expected_gap, atol=1e-6),
@@ -806,7 +809,8 @@ check_close(conditional_accuracy(_stub, _images[:10], _requested[:10])["accuracy
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade_id": "test_conditional_accuracy_per_class", "points": 2}
-_result = conditional_accuracy(_stub, _images, _requested)
+_result = attempt(conditional_accuracy, _stub, _images, _requested, what="conditional_accuracy")
+check_type(_result, dict, "conditional_accuracy's result")
 _per_class = _result.get("per_class")
 check_shape(_per_class, (10,), "conditional_accuracy(...)['per_class']")
 _expected = torch.tensor([0.5, 0.5, float("nan"), 5 / 7, float("nan"), 1.0, float("nan"), 1.0, 1.0, 0.0])
@@ -831,8 +835,7 @@ check_true(int(torch.isnan(_one_class).sum()) == 9, "classes never requested mus
 # Adam with $\beta_1 = 0.5$ and the same learning rate for both players, one D step per G step, as in lesson 02.
 # The live plot shows the losses, $D(x, y)$ and $D(G(z, y), y)$, and the **label gap** — positive once $D$ uses the
 # label — beside the class × noise grid: row $c$ is class $c$, column $j$ the fixed code $z_j$ (the same code in every
-# row). Halfway through (at step `experiment_steps`), a quick conditional accuracy is taken for the comparison of
-# section 9.
+# row). At step `experiment_steps` a quick conditional accuracy is taken, for the comparison of section 10.
 
 # %%
 # needs: ConditionalGenerator (Exercise 1), ProjectionDiscriminator (Exercise 2), conditional_train_step (Exercise 3), conditional_accuracy (Exercise 4)
@@ -1059,7 +1062,7 @@ ax.legend(fontsize=8)
 ax.set_title("swap the label of a real image: does D's score change?")
 plt.show()
 print(f"true label scored highest among the 10: projection D {swap_accuracy_projection:.1%}, "
-      f"label-free D {swap_accuracy_ignoring:.1%} (chance 10 %)")
+      f"label-free D {swap_accuracy_ignoring:.1%} (all ten scores tie, argmax says class 0: chance){note}")
 
 # %% [markdown]
 # ## 9. Playing with the trained generator
@@ -1138,7 +1141,7 @@ plt.show()
 # class-balanced fake labels (`torch.arange(n) % 10` shuffled instead of uniform draws) — rerun, and report the
 # number it changed.
 
-# %% [markdown] nbgrader={"grade_id": "q_experiment", "solution": true, "points": 2}
+# %% [markdown] nbgrader={"grade_id": "q_experiment", "points": 2, "solution": true}
 # Rubric (2 points): 1 point for the numbers reported correctly from their own run (both accuracies, the label
 # gap or true-label-highest rate), 1 point for an explanation that uses the structure. Expected explanation: the
 # projection D has the label term embed(y)ᵀφ(x) built in: from the first step, the gradient of the loss with respect
@@ -1159,7 +1162,7 @@ plt.show()
 # batch of the same step). The code runs, the losses look normal. What does the generator learn, and which of the
 # measurements of section 8 would reveal the bug? Would the label-swap test reveal it?
 
-# %% [markdown] nbgrader={"grade_id": "q_wrong_labels", "solution": true, "points": 2}
+# %% [markdown] nbgrader={"grade_id": "q_wrong_labels", "points": 2, "solution": true}
 # Rubric (2 points). The G step then asks D whether G(z, y_fake) looks like a real image *of class y_real*, a label
 # unrelated to the one G was given. G's gradient pushes the image made for y_fake towards class y_real, a random
 # class; averaged over batches, G is pushed towards "any class" regardless of its input label, i.e. it is trained
@@ -1172,18 +1175,19 @@ plt.show()
 
 # %% [markdown]
 # **Q3.** The projection D hides a classifier: $\arg\max_y D(x, y)$. Section 8 measured how often it picks the true
-# class of real test images. Why is this rate typically well below the Fashion classifier's accuracy, even when the
-# generator obeys its labels well? Use the decomposition of section 3 (what is $\mathrm{embed}(y)$ the difference of?).
+# class of real test images. Compare that rate with the Fashion classifier's accuracy. Is the projection D trained to
+# be a good classifier? What should happen to this rate as the generator gets better, and why? Use the decomposition
+# of section 3 (what is $\mathrm{embed}(y)$ the difference of?).
 
-# %% [markdown] nbgrader={"grade_id": "q_hidden_classifier", "solution": true, "points": 2}
-# Rubric (2 points). embed(y) = v^q_y - v^p_y: it models log q(y|x) - log p(y|x), the *difference* between the data's
-# class posterior and the generator's, not q(y|x) itself. When the generator obeys its labels, its own class
-# posterior p(y|x) approaches the data's, so the difference (and the term embed(y)ᵀφ(x)) shrinks towards what the
-# generator still gets wrong: D only has to keep the information that distinguishes real from generated pairs,
-# not to classify. Its argmax is therefore a by-product, with no training signal that rewards classifying well
-# (no cross-entropy on classes), and it degrades as G improves. The Fashion classifier was trained with a
-# cross-entropy on labels for exactly that. 1 point for "difference of the two class posteriors", 1 for the
-# consequence (vanishes as G matches the data; no classification objective).
+# %% [markdown] nbgrader={"grade_id": "q_hidden_classifier", "points": 2, "solution": true}
+# Rubric (2 points). Expected: the rate is far above chance (D does use the label) but below the classifier's
+# accuracy (report both numbers from the run). embed(y) = v^q_y - v^p_y: the label term models
+# log q(y|x) - log p(y|x), the *difference* between the data's class posterior and the generator's, not q(y|x)
+# itself; nothing in D's loss rewards classifying (there is no cross-entropy on classes), D only keeps the class
+# information that separates real from generated pairs. As the generator obeys its labels better, p(y|x) approaches
+# q(y|x), the difference and its training signal shrink, and the hidden classifier should get no better (it may
+# get worse) while G improves: D's argmax is a by-product, not a goal. 1 point for "difference of the two class
+# posteriors / not trained to classify", 1 point for the consequence as G improves.
 
 # %% [markdown]
 # **Q4.** The class × noise grid shares each column's code $z_j$ across classes. Describe what you see in your grid
@@ -1191,7 +1195,7 @@ plt.show()
 # the confusion matrix shows leakage in your run. Why can the *same* $z$ carry style across classes as different as
 # a sandal and a coat?
 
-# %% [markdown] nbgrader={"grade_id": "q_grid", "solution": true, "points": 2}
+# %% [markdown] nbgrader={"grade_id": "q_grid", "points": 2, "solution": true}
 # Rubric (2 points). Observations from their own grid: typically brightness/contrast, width/size and sometimes
 # orientation or the position of a feature stay constant down a column; shirts, T-shirts, pullovers and coats look
 # alike and leak into each other (often shirt → T-shirt/top or pullover ↔ coat; sandal ↔ sneaker among shoes).

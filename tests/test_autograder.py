@@ -105,3 +105,15 @@ def test_a_looping_cell_times_out_and_grading_goes_on(tmp_path):
     assert cells["test_later"] == (1.0, 1.0), "cells after the interrupted one still run"
     graded = nbformat.read(course / "autograded" / "looper" / "probe" / "probe.ipynb", as_version=4)
     assert any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in graded.cells[0].outputs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", [pytest.param(lesson, marks=pytest.mark.xdist_group(lesson)) for lesson in LESSONS])
+def test_the_validate_button_passes_a_correct_submission_within_its_cell_timeout(lesson, tmp_path):
+    """JupyterLab's Validate button runs `nbgrader validate` with a 30 s cell timeout on the student's server: a
+    correct submission must pass it with no cell interrupted (training cells use the smoke budget then)."""
+    submission = autograde.make_submission(lesson, autograde.reference_answers(lesson))
+    path = tmp_path / f"{lesson}.ipynb"
+    build.write_notebook(submission, path)
+    log = build.nbgrader(["validate", str(path), "--Execute.timeout=30"], tmp_path, check=False)
+    assert "Success! Your notebook passes all the tests." in log, log[-3000:]
