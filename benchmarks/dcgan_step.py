@@ -39,23 +39,20 @@ through the D step; the G step makes as many fakes). Results go to benchmarks/re
 """
 
 import argparse
-import gzip
 import json
 import os
-import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from mnist_batches import device_batches, extract_for_torchvision, mnist_raw_folder, synchronize, torchvision_batches
 from torch import nn
 
-from genlab import config, data
+from genlab import config
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def parse_args(argv=None):
@@ -137,9 +134,6 @@ def dcgan_step(G, D, opt_g, opt_d, real, latent_dim, variant: Variant):
     return loss_d
 
 
-def synchronize(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def timed_training(args, device, batches, variant: Variant | None = None) -> dict:
@@ -184,52 +178,12 @@ def timed_training(args, device, batches, variant: Variant | None = None) -> dic
 
 
 # ---------------------------------------------------------------------------------------------------- the data
-def mnist_raw_folder(explicit) -> Path:
-    if explicit:
-        return Path(explicit)
-    if not os.environ.get("GENLAB_DATA"):
-        sys.exit("set GENLAB_DATA to the folder holding MNIST/raw/*.gz (or pass --mnist-raw); this benchmark needs real MNIST.")
-    return Path(os.environ["GENLAB_DATA"]) / "MNIST" / "raw"
 
 
-def extract_for_torchvision(raw: Path, target: Path) -> Path:
-    """Decompress the four MNIST files into <target>/MNIST/raw, the layout torchvision reads; returns target."""
-    out = target / "MNIST" / "raw"
-    out.mkdir(parents=True)
-    for name in MNIST_FILES:
-        if (raw / f"{name}.gz").is_file():
-            with gzip.open(raw / f"{name}.gz") as packed, open(out / name, "wb") as unpacked:
-                shutil.copyfileobj(packed, unpacked)
-        elif (raw / name).is_file():
-            shutil.copy(raw / name, out / name)
-        else:
-            sys.exit(f"{raw / name}[.gz] not found; point --mnist-raw at the folder with the MNIST files.")
-    return target
 
 
-def device_batches(args, device):
-    train = data.load("MNIST", "train")
-    if train.is_standin:
-        sys.exit("genlab.data found no real MNIST; set GENLAB_DATA.")
-    images = (train.images * 2 - 1).to(device)   # [0, 1] -> [-1, 1], the same as Normalize((0.5,), (0.5,))
-    return data.DeviceLoader(images, batch_size=args.batch_size, seed=args.seed).forever(), train.source
 
 
-def torchvision_batches(args, root: Path, num_workers: int, pin_memory: bool):
-    import torchvision
-    from torchvision import transforms
-
-    dataset = torchvision.datasets.MNIST(str(root), train=True, download=False, transform=transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))]))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=num_workers, pin_memory=pin_memory,
-                                         generator=torch.Generator().manual_seed(args.seed))
-
-    def forever():
-        while True:
-            for images, _labels in loader:
-                yield images
-    return forever()
 
 
 # ---------------------------------------------------------------------------------------------------- main
