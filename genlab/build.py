@@ -157,10 +157,10 @@ def fresh_course(target: Path) -> Path:
 
 
 def hidden_test_lines(lesson: str) -> list:
-    """The code lines that only hidden tests contain (for checking they never leak); lines that also stand in the
-    visible part of the lesson, like `opt_d.zero_grad()`, prove nothing and are left out."""
+    """The code lines that only hidden tests contain (for checking they never leak); lines that also stand somewhere in
+    the visible part of the lesson, like `opt_d.zero_grad()` or `return self.encoder(x)`, prove nothing: left out."""
     cells = source_notebook(lesson).cells
-    visible = {line.strip() for cell in cells for line in _without_hidden_tests(cell.source).split("\n")}
+    visible = "\n".join(_without_hidden_tests(cell.source) for cell in cells)  # a line found in it proves nothing
     lines = []
     for cell in cells:
         match = re.search(re.escape(HIDDEN_MARKERS[0]) + r"\n(.*?)\n\s*" + re.escape(HIDDEN_MARKERS[1]), cell.source, re.S)

@@ -18,9 +18,13 @@ LESSONS = build.lesson_names()
 @pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(lesson)) for lesson in LESSONS])
 def graded(request, tmp_path_factory):
     lesson = request.param
-    course = build.fresh_course(tmp_path_factory.mktemp(lesson) / "course")
-    outcome = demo.grade_made_up_submissions(lesson, course, tamper=True)
-    return lesson, course, outcome
+    if lesson not in _GRADED:  # pytest may tear a module fixture down between tests and set it up again: grade once
+        course = build.fresh_course(tmp_path_factory.mktemp(lesson) / "course")
+        _GRADED[lesson] = lesson, course, demo.grade_made_up_submissions(lesson, course, tamper=True)
+    return _GRADED[lesson]
+
+
+_GRADED = {}
 
 
 @pytest.mark.slow
