@@ -18,7 +18,7 @@ LESSONS = build.lesson_names()
 @pytest.fixture(scope="module", params=[pytest.param(lesson, marks=pytest.mark.xdist_group(lesson)) for lesson in LESSONS])
 def graded(request, tmp_path_factory):
     lesson = request.param
-    if lesson not in _GRADED:  # pytest may tear a module fixture down between tests and set it up again: grade once
+    if lesson not in _GRADED:  # once per process, even if pytest sets the module fixture up again
         course = build.fresh_course(tmp_path_factory.mktemp(lesson) / "course")
         _GRADED[lesson] = lesson, course, demo.grade_made_up_submissions(lesson, course, tamper=True)
     return _GRADED[lesson]
