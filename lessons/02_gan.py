@@ -557,17 +557,6 @@ class _RefDiscriminator(nn.Module):
 
 
 grading.register_reference(Discriminator=_RefDiscriminator)
-
-
-def _same_weights(student, reference, name):
-    """Copy the reference's parameters into the student's network, in order, so outputs can be compared."""
-    params_s, params_r = list(student.parameters()), list(reference.parameters())
-    check_true(len(params_s) == len(params_r) and all(a.shape == b.shape for a, b in zip(params_s, params_r)),
-               f"{name}'s layers differ from the recipe: {[tuple(p.shape) for p in params_s]}; expected "
-               f"{[tuple(p.shape) for p in params_r]} (create the layers in the order they are applied).")
-    with torch.no_grad():
-        for a, b in zip(params_s, params_r):
-            a.copy_(b)
 ### END HIDDEN TESTS
 _D = attempt(Discriminator, (2,), (5, 7), what="Discriminator((2,), (5, 7))")
 check_param_count(_D, 65, "Discriminator((2,), (5, 7))",
