@@ -19,7 +19,7 @@ demo: venv        ## build, run every lesson (smoke), autograde made-up submissi
 	$(PY) -m genlab demo
 
 test: venv        ## the whole test suite (CI runs this)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2
 
 build: venv       ## lessons/*.py -> starter/ and solutions/
 	$(PY) -m genlab build

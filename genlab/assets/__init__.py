@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import torch
 from torch import nn
 
 ASSET_DIR = Path(__file__).resolve().parent
@@ -14,36 +15,47 @@ MANIFEST = ASSET_DIR / "manifest.json"
 
 
 class JudgeClassifier(nn.Module):
-    """A small all-convolutional classifier (about 140k parameters) for 28x28 grey images in [0, 1], (N, 1, 28, 28):
-    the course's judge of generated digits (MNIST) and clothes (Fashion-MNIST).
+    """A small all-convolutional classifier for images in [0, 1], (N, C, H, W): the course's judge of generated digits
+    (MNIST, 28x28 grey), clothes (Fashion-MNIST) and CIFAR-10 objects (32x32 colour).
 
-    `features(x)` gives the 128-d pooled activations used for a domain-specific Fréchet distance ("classifier FID").
-    `mean` and `std` are the training set's pixel statistics (fixed numbers, part of the judge's definition).
+    `features(x)` gives the pooled activations of the last block (4 * width dims) used for a domain-specific Fréchet
+    distance ("classifier FID"). `mean` and `std` are the training set's pixel statistics per channel (fixed numbers,
+    part of the judge's definition, not trained). `extra_block` adds a second block at the coarsest scale (CIFAR).
     """
 
-    def __init__(self, mean: float = 0.1307, std: float = 0.3081):
+    def __init__(self, mean=(0.1307,), std=(0.3081,), channels: int = 1, width: int = 32, extra_block: bool = False):
         super().__init__()
-        self.mean, self.std = mean, std
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
 
         def block(c_in, c_out):
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
+        w = width
         self.body = nn.Sequential(
-            *block(1, 32), *block(32, 32), nn.MaxPool2d(2),     # 28 -> 14
-            *block(32, 64), *block(64, 64), nn.MaxPool2d(2),    # 14 -> 7
-            *block(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            *block(channels, w), *block(w, w), nn.MaxPool2d(2),     # 28 -> 14 (32 -> 16)
+            *block(w, 2 * w), *block(2 * w, 2 * w), nn.MaxPool2d(2),  # 14 -> 7 (16 -> 8)
+            *block(2 * w, 4 * w), *(block(4 * w, 4 * w) if extra_block else []),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         )
-        self.head = nn.Linear(128, 10)
+        self.head = nn.Linear(4 * w, 10)
 
     def features(self, x):
+        if x.shape[1] != self.mean.shape[1]:
+            raise ValueError(f"this judge takes {self.mean.shape[1]}-channel images, got shape {tuple(x.shape)}.")
         return self.body((x - self.mean) / self.std)
 
     def forward(self, x):
         return self.head(self.features(x))
 
 
-# name -> (pixel mean, pixel std) of its training set; the asset is genlab/assets/<name>.safetensors
-JUDGES = {"mnist_classifier": (0.1307, 0.3081), "fashion_classifier": (0.2860, 0.3530)}
+# name -> JudgeClassifier arguments (pixel statistics of its training set, shape); the weights are
+# genlab/assets/<name>.safetensors. CIFAR-10's statistics are those of the JPEG copy it was trained on.
+JUDGES = {
+    "mnist_classifier": dict(mean=(0.1307,), std=(0.3081,)),
+    "fashion_classifier": dict(mean=(0.2860,), std=(0.3530,)),
+    "cifar_classifier": dict(mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), channels=3, extra_block=True),
+}
 
 
 def sha256(path) -> str:
@@ -79,7 +91,7 @@ def load_judge(name: str, device="cpu") -> JudgeClassifier:
 
     if name not in JUDGES:
         raise KeyError(f"no judge {name!r}; judges are {sorted(JUDGES)}.")
-    model = JudgeClassifier(*JUDGES[name])
+    model = JudgeClassifier(**JUDGES[name])
     model.load_state_dict(load_file(str(asset_path(name)), device="cpu"))
     return model.to(device).eval().requires_grad_(False)
 
@@ -92,3 +104,9 @@ def load_mnist_classifier(device="cpu") -> JudgeClassifier:
 def load_fashion_classifier(device="cpu") -> JudgeClassifier:
     """The clothing judge: the 10 Fashion-MNIST classes; trained to reject noise, blobs and speckle."""
     return load_judge("fashion_classifier", device)
+
+
+def load_cifar_classifier(device="cpu") -> JudgeClassifier:
+    """The CIFAR-10 judge (32x32 colour), trained on the JPEG copy of CIFAR-10 and to reject noise, blobs and speckle;
+    its figures are on the JPEG test set (see its manifest entry), not comparable with published CIFAR-10 numbers."""
+    return load_judge("cifar_classifier", device)
