@@ -9,7 +9,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
-from genlab.autograde import HideHiddenTests
+from genlab.course.grade import HideHiddenTests
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 here = os.path.dirname(os.path.abspath(__file__))

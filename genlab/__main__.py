@@ -1,5 +1,5 @@
 import sys
 
-from genlab.cli import main
+from genlab.course.cli import main
 
 sys.exit(main())

@@ -73,10 +73,14 @@ def describe() -> str:
     return f"genlab profile={profile()} device={device()} torch={torch.__version__} threads={torch.get_num_threads()}"
 
 
-# Whole-notebook wall times measured with `make run LESSONS=NN PROFILE=p` on the project's 2-core machine (idle, real
-# data), as {lesson: {profile: seconds}}; re-measure after changing a lesson and update this table, the lesson header
-# and the README together.
-MEASURED_SECONDS = {}  # the pattern-v2 lessons (01-04) have not been timed on an idle machine yet
+# Whole-notebook wall times of `make run LESSONS=NN PROFILE=p` (the whole process, kernel start included) on the
+# project's 2-core machine with nothing else running, real data, as {lesson: {profile: seconds}}: the median of 3
+# runs for smoke, one run for cpu. Re-measure after changing a lesson and update this table, the lesson header and the
+# README together. No lesson has been timed on a GPU yet.
+MEASURED_SECONDS = {
+    "01_autoencoders_vae": {"smoke": 16, "cpu": 105},
+    "02_gan": {"smoke": 18, "cpu": 257},
+}
 
 
 def _expected_time(lesson: str, chosen: str) -> str:

@@ -103,6 +103,12 @@ def main():
     train, test = data.load(dataset, "train", download=False), data.load(dataset, "test", download=False)
     if train.is_standin:
         sys.exit(f"refusing to train the shipped {args.name} on a stand-in; set GENLAB_DATA to the real {dataset}")
+    channels = train.images.transpose(0, 1).flatten(1)
+    mean, std = channels.mean(1), channels.std(1)
+    declared = JUDGES[args.name]
+    print(f"pixel mean {mean.tolist()} std {std.tolist()}; declared {declared['mean']} {declared['std']}")
+    if (mean - torch.tensor(declared["mean"])).abs().max() > 0.01 or (std - torch.tensor(declared["std"])).abs().max() > 0.01:
+        sys.exit(f"the training set's pixel statistics differ from genlab.assets.JUDGES[{args.name!r}]: update them first")
     generator = config.seed_everything(SEED)
     torch.set_num_threads(args.threads)
     model = JudgeClassifier(**JUDGES[args.name])

@@ -7,8 +7,10 @@ from genlab import assets, data, metrics
 
 
 # Fashion-MNIST has genuinely ambiguous classes (shirt / T-shirt / pullover): its judge is 90 % accurate, and
-# confident on fewer real images than the digit judge, which must stay confident on >= 95 % of real digits.
-@pytest.mark.parametrize("name,accuracy,real_confident", [("mnist_classifier", 0.99, 0.95), ("fashion_classifier", 0.90, 0.6)])
+# confident on fewer real images than the digit judge, which must stay confident on >= 95 % of real digits. The
+# CIFAR-10 judge (>= 80 % on the JPEG test set) is confident on about half of the real test images.
+@pytest.mark.parametrize("name,accuracy,real_confident", [("mnist_classifier", 0.99, 0.95), ("fashion_classifier", 0.90, 0.6),
+                                                          ("cifar_classifier", 0.80, 0.4)])
 def test_manifest_describes_each_judge(name, accuracy, real_confident):
     entry = assets.manifest()[name]
     path = assets.asset_path(name)  # checks the sha256
@@ -21,16 +23,21 @@ def test_manifest_describes_each_judge(name, accuracy, real_confident):
         assert figures[junk] < 0.05, (junk, figures)
 
 
-@pytest.mark.parametrize("load", [assets.load_mnist_classifier, assets.load_fashion_classifier])
-def test_judges_load_frozen_in_eval_mode(load):
+@pytest.mark.parametrize("load,shape", [(assets.load_mnist_classifier, (1, 28, 28)),
+                                        (assets.load_fashion_classifier, (1, 28, 28)),
+                                        (assets.load_cifar_classifier, (3, 32, 32))])
+def test_judges_load_frozen_in_eval_mode(load, shape):
     model = load()
     assert not model.training and not any(p.requires_grad for p in model.parameters())
-    x = torch.rand(3, 1, 28, 28)
+    x = torch.rand(3, *shape)
     assert model(x).shape == (3, 10) and model.features(x).shape == (3, 128)
+    with pytest.raises(ValueError, match="channel"):
+        model(torch.rand(3, 4 - shape[0], *shape[1:]))  # grey images to the colour judge, or colour to a grey one
 
 
 @pytest.mark.parametrize("load,dataset", [(assets.load_mnist_classifier, "MNIST"),
-                                          (assets.load_fashion_classifier, "FashionMNIST")])
+                                          (assets.load_fashion_classifier, "FashionMNIST"),
+                                          (assets.load_cifar_classifier, "CIFAR10")])
 def test_judges_reject_fresh_noise_blobs_and_speckle(load, dataset):
     """The manifest's figures, re-measured on seeds the training script never used."""
     model = load()

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from genlab import autograde, build, demo
+from genlab.course import build, demo, grade, nbgrader
 
 LESSONS = build.lesson_names()
 
@@ -66,7 +66,7 @@ def _feedback_exists_and_hides_hidden_tests(lesson, course, outcome):
 
 
 def _grades_export_lists_every_submission(lesson, course, outcome):
-    rows = list(csv.DictReader(open(autograde.export_grades(course))))
+    rows = list(csv.DictReader(open(nbgrader.export_grades(course))))
     exported = {r["student_id"] for r in rows if r["assignment"] == lesson}
     if exported != set(outcome["points"]):
         yield f"grades.csv lists {sorted(exported)}, expected {sorted(outcome['points'])}"
@@ -83,17 +83,17 @@ def test_grading_follows_the_rules(lesson, tmp_path):
     """One nbgrader run grades all of a lesson's made-up submissions (a few minutes); every rule is then checked on
     that one run and all broken rules are reported together. (One test per lesson, not one per rule: with pytest 9.2,
     pytest-xdist 3.8's xdist_group no longer keeps tests on one worker, so per-rule tests graded each lesson twice.)"""
-    course = build.fresh_course(tmp_path / "course")
+    course = nbgrader.fresh_course(tmp_path / "course")
     outcome = demo.grade_made_up_submissions(lesson, course, tamper=True)
     problems = [f"{rule.__name__.strip('_')}: {problem}" for rule in RULES for problem in rule(lesson, course, outcome)]
     assert not problems, "\n".join(problems)
 
 
 def test_a_looping_cell_times_out_and_grading_goes_on(tmp_path):
-    course = build.fresh_course(tmp_path / "course")
+    course = nbgrader.fresh_course(tmp_path / "course")
 
     def cell(source, grade_id, **meta):
-        return new_code_cell(source, metadata={"nbgrader": build._normalise_nbgrader({"grade_id": grade_id, **meta}, "")})
+        return new_code_cell(source, metadata={"nbgrader": build.normalise_nbgrader({"grade_id": grade_id, **meta}, "")})
 
     source = new_notebook(cells=[
         cell("def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION", "answer", solution=True),
@@ -101,12 +101,12 @@ def test_a_looping_cell_times_out_and_grading_goes_on(tmp_path):
         cell("assert 1 + 1 == 2", "test_later", points=1),
     ], metadata={"kernelspec": build.KERNELSPEC})
     build.write_notebook(source, course / "source" / "probe" / "probe.ipynb")
-    build.nbgrader(["generate_assignment", "probe", "--force"], course)
+    nbgrader.command(["generate_assignment", "probe", "--force"], course)
     submission = nbformat.read(course / "release" / "probe" / "probe.ipynb", as_version=4)
     submission.cells[0].source = "def answer():\n    return 42\n\nwhile True:  # a student's endless loop\n    pass"
-    autograde.submit(course, "probe", "looper", submission)
-    autograde.autograde(course, "probe", ["--Execute.timeout=5"])
-    cells = autograde.scores(course, "probe")["looper"]["cells"]
+    grade.submit(course, "probe", "looper", submission)
+    nbgrader.autograde(course, "probe", ["--Execute.timeout=5"])
+    cells = nbgrader.scores(course, "probe")["looper"]["cells"]
     assert cells["test_later"] == (1.0, 1.0), "cells after the interrupted one still run"
     graded = nbformat.read(course / "autograded" / "looper" / "probe" / "probe.ipynb", as_version=4)
     assert any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in graded.cells[0].outputs)
@@ -117,8 +117,8 @@ def test_a_looping_cell_times_out_and_grading_goes_on(tmp_path):
 def test_the_validate_button_passes_a_correct_submission_within_its_cell_timeout(lesson, tmp_path):
     """JupyterLab's Validate button runs `nbgrader validate` with a 30 s cell timeout on the student's server: a
     correct submission must pass it with no cell interrupted (training cells use the smoke budget then)."""
-    submission = autograde.make_submission(lesson, autograde.reference_answers(lesson))
+    submission = grade.make_submission(lesson, grade.reference_answers(lesson))
     path = tmp_path / f"{lesson}.ipynb"
     build.write_notebook(submission, path)
-    log = build.nbgrader(["validate", str(path), "--Execute.timeout=30"], tmp_path, check=False)
+    log = nbgrader.command(["validate", str(path), "--Execute.timeout=30"], tmp_path, check=False)
     assert "Success! Your notebook passes all the tests." in log, log[-3000:]

@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from genlab import build
+from genlab.course import build, nbgrader
 
 LESSONS = build.lesson_names()
 
@@ -11,7 +11,7 @@ LESSONS = build.lesson_names()
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory):
     out = tmp_path_factory.mktemp("rebuild")
-    course = build.fresh_course(out / "course")
+    course = nbgrader.fresh_course(out / "course")
     build.build(LESSONS, quiet=True, starter_dir=out / "starter", solutions_dir=out / "solutions", course_dir=course)
     return out
 
@@ -63,12 +63,12 @@ def test_every_answer_cell_is_followed_by_its_test(lesson):
 
 
 def test_short_metadata_is_completed_and_checked():
-    full = build._normalise_nbgrader({"grade_id": "t", "points": 3}, "here")
+    full = build.normalise_nbgrader({"grade_id": "t", "points": 3}, "here")
     assert full == {"grade": True, "grade_id": "t", "locked": True, "points": 3, "schema_version": 3, "solution": False}
     with pytest.raises(ValueError, match="grade_id"):
-        build._normalise_nbgrader({"points": 1}, "here")
+        build.normalise_nbgrader({"points": 1}, "here")
     with pytest.raises(ValueError, match="unknown"):
-        build._normalise_nbgrader({"grade_id": "x", "pionts": 1}, "here")
+        build.normalise_nbgrader({"grade_id": "x", "pionts": 1}, "here")
 
 
 def test_unknown_lesson_is_a_clear_error():

@@ -59,3 +59,13 @@ def test_seed_everything_returns_a_seeded_generator():
     a = torch.randn(3, generator=config.seed_everything(5))
     b = torch.randn(3, generator=config.seed_everything(5))
     assert torch.equal(a, b)
+
+
+def test_setup_announces_the_measured_time_of_a_lesson(capsys, monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setattr(config, "MEASURED_SECONDS", {"02_gan": {"smoke": 18, "cpu": 257}})
+    for profile, expected in [("smoke", "about 18 s"), ("cpu", "about 4 min"), ("gpu", "not yet measured in the gpu")]:
+        monkeypatch.setenv("GENLAB_PROFILE", profile)
+        config.setup("02_gan")
+        printed = capsys.readouterr().out
+        assert f"02_gan: {expected}" in printed and f"profile={profile}" in printed and "data:" in printed, printed

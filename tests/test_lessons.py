@@ -2,7 +2,7 @@
 
 import pytest
 
-from genlab import build, demo
+from genlab.course import build, demo
 
 LESSONS = build.lesson_names()
 

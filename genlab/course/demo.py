@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from genlab import autograde, build
 from genlab.config import REPO_ROOT
+from genlab.course import build, grade, nbgrader
 
 REPORT_DIR = REPO_ROOT / "reports"
 
@@ -54,24 +54,24 @@ def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = Fals
     With tamper=True, submission wrong-1 also rewrites the first test cell that judges its first mistake to `pass`,
     as a student might; nbgrader must restore it, so that mistake must still lose points."""
     build.release(lesson, course_dir)
-    reference = autograde.reference_answers(lesson)
-    judged_by = autograde.judging_cells(lesson)
-    groups = autograde.group_wrong_answers(autograde.wrong_answers(lesson))
-    autograde.submit(course_dir, lesson, "reference", autograde.make_submission(lesson, reference))
-    autograde.submit(course_dir, lesson, "unanswered", autograde.make_submission(lesson, {}))
+    reference = grade.reference_answers(lesson)
+    judged_by = grade.judging_cells(lesson)
+    groups = grade.group_wrong_answers(grade.wrong_answers(lesson))
+    grade.submit(course_dir, lesson, "reference", grade.make_submission(lesson, reference))
+    grade.submit(course_dir, lesson, "unanswered", grade.make_submission(lesson, {}))
     skipped = sorted(judged_by) if each_unanswered else []
     for answer in skipped:
         answers = {k: v for k, v in reference.items() if k != answer}  # the starter stub stays in that cell only
-        autograde.submit(course_dir, lesson, f"skip-{answer}", autograde.make_submission(lesson, answers))
+        grade.submit(course_dir, lesson, f"skip-{answer}", grade.make_submission(lesson, answers))
     tampered = {judged_by[groups[0][0]["cell"]][0]: "pass  # tests? what tests"} if tamper and groups else {}
     for number, group in enumerate(groups, 1):
         answers = reference
         for wrong in group:
-            answers = autograde.apply_wrong_answer(answers, wrong)
+            answers = grade.apply_wrong_answer(answers, wrong)
         edits = tampered if number == 1 else {}
-        autograde.submit(course_dir, lesson, f"wrong-{number}", autograde.make_submission(lesson, answers, edits))
-    autograde.autograde(course_dir, lesson)
-    points = autograde.scores(course_dir, lesson)
+        grade.submit(course_dir, lesson, f"wrong-{number}", grade.make_submission(lesson, answers, edits))
+    nbgrader.autograde(course_dir, lesson)
+    points = nbgrader.scores(course_dir, lesson)
 
     def lost(student):
         return {cell: top - score for cell, (score, top) in points[student]["cells"].items() if score < top}
@@ -152,7 +152,7 @@ def demo(lessons=None) -> int:
     build.build(lessons, quiet=True)
     rows, failures = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        course_dir = build.fresh_course(Path(tmp) / "course")
+        course_dir = nbgrader.fresh_course(Path(tmp) / "course")
         for lesson in lessons:
             print(f"{lesson}: executing the solution (smoke profile) ...", flush=True)
             run = execute(lesson, "smoke")

@@ -12,9 +12,9 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from genlab import build
+from genlab.course import build, nbgrader
 
-WRONG_ANSWERS_DIR = build.COURSE_DIR / "wrong_answers"
+WRONG_ANSWERS_DIR = nbgrader.COURSE_DIR / "wrong_answers"
 
 
 class HideHiddenTests(Preprocessor):
@@ -24,7 +24,7 @@ class HideHiddenTests(Preprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and build.HIDDEN_MARKERS[0] in cell.source:
-            cell.source = build._without_hidden_tests(cell.source) + "\n# (hidden tests ran here; their code is not shown)"
+            cell.source = build.without_hidden_tests(cell.source) + "\n# (hidden tests ran here; their code is not shown)"
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
@@ -35,7 +35,7 @@ class HideHiddenTests(Preprocessor):
 def reference_answers(lesson: str) -> dict:
     """grade_id -> the reference source of every answer cell (solution markers removed)."""
     return {
-        cell.metadata["nbgrader"]["grade_id"]: build._without_lines(cell.source, build.SOLUTION_MARKERS)
+        cell.metadata["nbgrader"]["grade_id"]: build.without_markers(cell.source, build.SOLUTION_MARKERS)
         for cell in build.source_notebook(lesson).cells
         if cell.metadata.get("nbgrader", {}).get("solution")
     }
@@ -117,37 +117,7 @@ def submit(course_dir: Path, lesson: str, student: str, notebook) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------- grading
-def autograde(course_dir: Path, lesson: str, extra_args=()) -> str:
-    """Autograde every submission of one lesson in a course folder, then write feedback (hidden tests removed)."""
-    log = build.nbgrader(["autograde", lesson, "--force", *extra_args], course_dir)
-    log += build.nbgrader(["generate_feedback", lesson, "--force"], course_dir)
-    return log
-
-
-def export_grades(course_dir: Path) -> Path:
-    build.nbgrader(["export", "--to", str(Path(course_dir) / "grades.csv")], course_dir)
-    return Path(course_dir) / "grades.csv"
-
-
-def scores(course_dir: Path, lesson: str) -> dict:
-    """student -> {"auto": points, "max_auto": points, "cells": {grade_id: (score, max)}} from the gradebook."""
-    from nbgrader.api import Gradebook
-
-    results = {}
-    with Gradebook(f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}") as gradebook:
-        for submission in gradebook.assignment_submissions(lesson):
-            notebook = gradebook.find_submission_notebook(lesson, lesson, submission.student_id)
-            cells = {g.name: (g.score, g.max_score) for g in notebook.grades if g.cell.cell_type == "code"}
-            results[submission.student_id] = {
-                "auto": sum(score for score, _ in cells.values()),
-                "max_auto": sum(top for _, top in cells.values()),
-                "max_total": sum(g.max_score for g in notebook.grades),
-                "cells": cells,
-            }
-    return results
-
-
-def grade_course(course_dir: Path = build.COURSE_DIR) -> Path:
+def grade_course(course_dir: Path = nbgrader.COURSE_DIR) -> Path:
     """`make grade`: autograde every lesson that has submissions, write feedback and grades.csv."""
     course_dir = Path(course_dir)
     submitted = course_dir / "submitted"
@@ -160,10 +130,10 @@ def grade_course(course_dir: Path = build.COURSE_DIR) -> Path:
             raise SystemExit(f"{submitted} holds submissions for unknown lesson {lesson!r}.")
         build.release(lesson, course_dir)
         print(f"autograding {lesson} ...", flush=True)
-        autograde(course_dir, lesson)
-        for student, result in sorted(scores(course_dir, lesson).items()):
+        nbgrader.autograde(course_dir, lesson)
+        for student, result in sorted(nbgrader.scores(course_dir, lesson).items()):
             print(f"  {student:24s} {result['auto']:6.1f} / {result['max_auto']:.0f} auto-graded points")
-    path = export_grades(course_dir)
+    path = nbgrader.export_grades(course_dir)
     print(f"feedback: {course_dir / 'feedback'}\ngrades:   {path}")
     with open(path) as handle:
         print(f"          {sum(1 for _ in csv.reader(handle)) - 1} rows")

@@ -7,22 +7,19 @@ The lesson file carries nbgrader metadata in its cell headers, written short:
 The build fills in nbgrader's other fields. Everything written is byte-for-byte deterministic.
 """
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jupytext
 import nbformat
 
 from genlab.config import REPO_ROOT
+from genlab.course import nbgrader
+from genlab.course.nbgrader import COURSE_DIR
 
 LESSONS_DIR = REPO_ROOT / "lessons"
 STARTER_DIR = REPO_ROOT / "starter"
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
-COURSE_DIR = REPO_ROOT / "autograder"
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -47,7 +44,8 @@ def resolve_lessons(names=None) -> list:
     return chosen
 
 
-def _normalise_nbgrader(meta: dict, where: str) -> dict:
+def normalise_nbgrader(meta: dict, where: str) -> dict:
+    """The full nbgrader cell metadata from the short form written in a lesson file (see the module docstring)."""
     if "grade_id" not in meta:
         raise ValueError(f"{where}: nbgrader metadata needs a grade_id")
     graded = "points" in meta
@@ -76,7 +74,7 @@ def source_notebook(lesson: str) -> nbformat.NotebookNode:
         meta = cell.metadata.get("nbgrader")
         cell.metadata = {}
         if meta:
-            full = _normalise_nbgrader(meta, f"{path.name} cell {index}")
+            full = normalise_nbgrader(meta, f"{path.name} cell {index}")
             if full["grade_id"] in seen:
                 raise ValueError(f"{path.name}: grade_id {full['grade_id']!r} is used twice")
             seen.add(full["grade_id"])
@@ -87,11 +85,13 @@ def source_notebook(lesson: str) -> nbformat.NotebookNode:
     return notebook
 
 
-def _without_lines(source: str, markers) -> str:
+def without_markers(source: str, markers) -> str:
+    """The source without the lines that are exactly one of the markers (e.g. the solution markers)."""
     return "\n".join(line for line in source.split("\n") if line.strip() not in markers)
 
 
-def _without_hidden_tests(source: str) -> str:
+def without_hidden_tests(source: str) -> str:
+    """The source without its hidden-test blocks, markers included (what the starter and the feedback show)."""
     kept, hidden = [], False
     for line in source.split("\n"):
         if line.strip() == HIDDEN_MARKERS[0]:
@@ -108,7 +108,7 @@ def solution_notebook(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook = nbformat.from_dict(source)
     for cell in notebook.cells:
         meta = cell.metadata.pop("nbgrader", None)
-        cell.source = _without_hidden_tests(_without_lines(cell.source, SOLUTION_MARKERS))
+        cell.source = without_hidden_tests(without_markers(cell.source, SOLUTION_MARKERS))
         if meta and cell.cell_type == "markdown" and meta["solution"]:
             cell.source = "**Model answer.** " + cell.source
     return notebook
@@ -120,20 +120,10 @@ def write_notebook(notebook, path: Path):
     path.write_text(text if text.endswith("\n") else text + "\n")
 
 
-def nbgrader(args, course_dir: Path = COURSE_DIR, check: bool = True):
-    """Run an nbgrader command in a course folder; its output is returned (and shown on failure)."""
-    env = dict(os.environ)  # nbgrader calls the `alembic` script, which sits beside this interpreter
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, capture_output=True, text=True, env=env)
-    if check and run.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-    return run.stdout + run.stderr
-
-
 def release(lesson: str, course_dir: Path = COURSE_DIR) -> Path:
     """Write the source notebook into a course folder and generate the student version there; returns its path."""
     write_notebook(source_notebook(lesson), course_dir / "source" / lesson / f"{lesson}.ipynb")
-    nbgrader(["generate_assignment", lesson, "--force"], course_dir)
+    nbgrader.command(["generate_assignment", lesson, "--force"], course_dir)
     return course_dir / "release" / lesson / f"{lesson}.ipynb"
 
 
@@ -149,18 +139,11 @@ def build(lessons=None, quiet: bool = False, starter_dir: Path = STARTER_DIR, so
             print(f"built {lesson}: {starter_dir}/{lesson}.ipynb, {solutions_dir}/{lesson}.ipynb")
 
 
-def fresh_course(target: Path) -> Path:
-    """A throw-away copy of the nbgrader course (config only) in `target`, for tests and the demo."""
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(COURSE_DIR / "nbgrader_config.py", target / "nbgrader_config.py")
-    return target
-
-
 def hidden_test_lines(lesson: str) -> list:
     """The code lines that only hidden tests contain (for checking they never leak); lines that also stand somewhere in
     the visible part of the lesson, like `opt_d.zero_grad()` or `return self.encoder(x)`, prove nothing: left out."""
     cells = source_notebook(lesson).cells
-    visible = "\n".join(_without_hidden_tests(cell.source) for cell in cells)  # a line found in it proves nothing
+    visible = "\n".join(without_hidden_tests(cell.source) for cell in cells)  # a line found in it proves nothing
     lines = []
     for cell in cells:
         match = re.search(re.escape(HIDDEN_MARKERS[0]) + r"\n(.*?)\n\s*" + re.escape(HIDDEN_MARKERS[1]), cell.source, re.S)

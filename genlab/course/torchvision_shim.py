@@ -6,7 +6,7 @@ side registers fake kernels for ops it expected the C++ library to declare). Dec
 `torchvision::nms` and `torchvision::qnms`, lets it import. The compiled detection ops stay unavailable; this course
 never uses them.
 
-`python -m genlab.torchvision_shim` (run by `make venv`) checks for exactly that case and only then installs this file
+`python -m genlab.course.torchvision_shim` (run by `make venv`) checks for exactly that case and only then installs this file
 into site-packages with a .pth line that declares the schemas lazily, the first time torchvision is imported. With a
 CUDA torch, or a torchvision that imports, it does nothing. This file imports nothing from genlab: it is copied as is.
 """

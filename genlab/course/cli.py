@@ -28,11 +28,11 @@ def main(argv=None):
 
     args = parser.parse_args(argv)
     if args.command == "build":
-        from genlab import build
+        from genlab.course import build
 
         build.build(args.lessons)
     elif args.command == "run":
-        from genlab import build, demo
+        from genlab.course import build, demo
 
         failed = 0
         for lesson in build.resolve_lessons(args.lessons):
@@ -45,11 +45,11 @@ def main(argv=None):
                 print(f"  {key}: {value}")
         return 1 if failed else 0
     elif args.command == "grade":
-        from genlab import autograde, build
+        from genlab.course import grade, nbgrader
 
-        autograde.grade_course(args.course or build.COURSE_DIR)
+        grade.grade_course(args.course or nbgrader.COURSE_DIR)
     elif args.command == "demo":
-        from genlab import demo
+        from genlab.course import demo
 
         return demo.demo(args.lessons)
     elif args.command == "data":
