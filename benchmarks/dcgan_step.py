@@ -41,13 +41,12 @@ through the D step; the G step makes as many fakes). Results go to benchmarks/re
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from mnist_batches import device_batches, extract_for_torchvision, mnist_raw_folder, synchronize, torchvision_batches
+from mnist_batches import compare_loaders, device_batches, synchronize
 from torch import nn
 
 from genlab import config
@@ -207,20 +206,8 @@ def main(argv=None):
     torch.backends.cudnn.benchmark = True   # speed, not bit-exact repeats, is what this measures
     torch.backends.cudnn.deterministic = False
     print(config.describe())
-    results, skipped = {}, {}
-
-    batches, source = device_batches(args, device)
-    print(f"genlab_device_loader over {source}")
-    results["genlab_device_loader"] = timed_training(args, device, batches)
-    print(f"    {results['genlab_device_loader']}")
-
-    with tempfile.TemporaryDirectory(prefix="genlab_mnist_") as tmp:
-        root = extract_for_torchvision(mnist_raw_folder(args.mnist_raw), Path(tmp))
-        for workers in ([0] if args.no_workers else [0, 2]):
-            key = f"torchvision_dataloader_workers{workers}"
-            print(f"{key}: torch DataLoader over torchvision MNIST (extracted to {root})")
-            results[key] = timed_training(args, device, torchvision_batches(args, root, workers, device.type == "cuda"))
-            print(f"    {results[key]}")
+    skipped = {}
+    results = compare_loaders(args, device, lambda batches: timed_training(args, device, batches))
 
     if device.type == "cuda":
         for key, variant in cuda_rows(args.compile).items():

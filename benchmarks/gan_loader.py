@@ -27,13 +27,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from mnist_batches import device_batches, extract_for_torchvision, mnist_raw_folder, synchronize, torchvision_batches
+from mnist_batches import compare_loaders, synchronize
 
 from genlab import config
 from genlab.models import MLPDiscriminator, MLPGenerator
@@ -120,19 +119,7 @@ def main(argv=None):
         lesson_seconds[profile] = float(seconds)
 
     print(config.describe())
-    results = {}
-    batches, source = device_batches(args, device)
-    print(f"(a) genlab DeviceLoader over {source}")
-    results["genlab_device_loader"] = timed_training(args, device, batches)
-    print(f"    {results['genlab_device_loader']}")
-
-    with tempfile.TemporaryDirectory(prefix="genlab_mnist_") as tmp:
-        root = extract_for_torchvision(mnist_raw_folder(args.mnist_raw), Path(tmp))
-        for workers in ([0] if args.no_workers else [0, 2]):
-            key = f"torchvision_dataloader_workers{workers}"
-            print(f"(b) torch DataLoader over torchvision MNIST (extracted to {root}), num_workers={workers}")
-            results[key] = timed_training(args, device, torchvision_batches(args, root, workers))
-            print(f"    {results[key]}")
+    results = compare_loaders(args, device, lambda batches: timed_training(args, device, batches))
 
     fast = results["genlab_device_loader"]["images_per_second"]
     report = {

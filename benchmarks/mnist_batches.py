@@ -68,3 +68,23 @@ def torchvision_batches(args, root: Path, num_workers: int, pin_memory: bool = F
             for images, _labels in loader:
                 yield images
     return forever()
+
+
+def compare_loaders(args, device, timed_training) -> dict:
+    """Time `timed_training(batches)` over genlab's device loader, then over the tutorial DataLoader with 0 and 2
+    worker processes (only 0 with --no-workers): {row name: what timed_training returned}."""
+    import tempfile
+
+    results = {}
+    batches, source = device_batches(args, device)
+    print(f"genlab_device_loader over {source}")
+    results["genlab_device_loader"] = timed_training(batches)
+    print(f"    {results['genlab_device_loader']}")
+    with tempfile.TemporaryDirectory(prefix="genlab_mnist_") as tmp:
+        root = extract_for_torchvision(mnist_raw_folder(args.mnist_raw), Path(tmp))
+        for workers in ([0] if args.no_workers else [0, 2]):
+            key = f"torchvision_dataloader_workers{workers}"
+            print(f"{key}: torch DataLoader over torchvision MNIST (extracted to {root})")
+            results[key] = timed_training(torchvision_batches(args, root, workers, device.type == "cuda"))
+            print(f"    {results[key]}")
+    return results
