@@ -85,6 +85,7 @@ def test_grading_follows_the_rules(lesson, tmp_path):
     pytest-xdist 3.8's xdist_group no longer keeps tests on one worker, so per-rule tests graded each lesson twice.)"""
     course = nbgrader.fresh_course(tmp_path / "course")
     outcome = demo.grade_made_up_submissions(lesson, course, tamper=True)
+    demo.save_grading_report(lesson, outcome)  # reports/grading/<lesson>.txt, for the instructor's eyes
     problems = [f"{rule.__name__.strip('_')}: {problem}" for rule in RULES for problem in rule(lesson, course, outcome)]
     assert not problems, "\n".join(problems)
 

@@ -119,18 +119,35 @@ def grading_violations(outcome: dict) -> list:
     return problems
 
 
-def print_grading_report(outcome: dict):
-    points = outcome["points"]
+def grading_report(outcome: dict) -> str:
+    """The made-up submissions' points, each mistake with the points it lost, and every broken grading rule."""
+    points, lines = outcome["points"], []
     for student in sorted(points):
-        print(f"{student:32s} {points[student]['auto']:5.1f} / {points[student]['max_auto']:.0f}")
-    print("\nmistakes:")
+        lines.append(f"{student:32s} {points[student]['auto']:5.1f} / {points[student]['max_auto']:.0f}")
+    lines.append("\nleaving one answer unanswered:")
+    for row in outcome["cascade"]:
+        lines.append(f"  {row['answer']:24s} -{sum(row['lost'].values()):4.1f} of its own {row['own_points']:.0f}  "
+                     f"{row['lost']}")
+    lines.append("\nmistakes:")
     for m in outcome["mistakes"]:
         if not m.get("leak"):
-            print(f"  {m['cell']:24s} -{sum(m['lost'].values()):4.1f} of {m['max']:.0f}  {m['why']}  {m['lost']}")
+            lines.append(f"  {m['cell']:24s} -{sum(m['lost'].values()):4.1f} of {m['max']:.0f}  {m['why']}  {m['lost']}")
     problems = grading_violations(outcome)
-    print(f"\nviolations: {len(problems)}")
-    for problem in problems:
-        print("  " + problem)
+    lines.append(f"\nviolations: {len(problems)}")
+    lines += ["  " + problem for problem in problems]
+    return "\n".join(lines)
+
+
+def print_grading_report(outcome: dict):
+    print(grading_report(outcome))
+
+
+def save_grading_report(lesson: str, outcome: dict, folder: Path = REPORT_DIR / "grading") -> Path:
+    """reports/grading/<lesson>.txt: what `make test` saw when it graded the made-up submissions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{lesson}.txt"
+    path.write_text(grading_report(outcome) + "\n")
+    return path
 
 
 def _images_html(notebook_path: Path) -> str:
