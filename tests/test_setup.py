@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from genlab import torchvision_shim
+from genlab.course import torchvision_shim
 from genlab.config import REPO_ROOT
 
 COURSE_PACKAGES = {"torch", "torchvision", "jupyterlab", "nbgrader", "ipywidgets", "matplotlib", "diffusers",
