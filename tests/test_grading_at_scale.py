@@ -7,7 +7,12 @@ The nbgrader tests grade a 3-cell probe assignment (2 points) in a temporary cou
 import csv
 import multiprocessing
 import os
+import pwd
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
@@ -156,16 +161,20 @@ def test_only_new_regrades_changed_and_ungraded_submissions_only(graded):
 
 
 def test_a_submission_past_its_wall_clock_limit_is_killed_with_its_kernel(tmp_path):
+    """The kernel runs in a session of its own and would outlive nbgrader's process group, and so would what it
+    started (here a child process: think DataLoader workers). All of it must die at the limit."""
     course = probe_course(tmp_path / "course")
-    pid_file = tmp_path / "kernel.pid"
-    submit_probe(course, "sleeper", f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+    pid_file = tmp_path / "pids"
+    submit_probe(course, "sleeper", "import os, subprocess, time\nchild = subprocess.Popen(['sleep', '3600'])\n"
+                                    f"open({str(pid_file)!r}, 'a').write(f'{{os.getpid()}} {{child.pid}}\\n')\n"
                                     "time.sleep(3600)  # no cell timeout stops this before the submission's limit")
     result = grade.grade_course(course, jobs=1, timeout_s=12)
     [outcome] = result["ungraded"]
     assert "12 s limit per submission" in outcome.reason and outcome.attempts == 2
-    kernel = int(pid_file.read_text())
-    assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE, \
-        "the kernel (in a session of its own) must die with nbgrader"
+    pids = [int(pid) for pid in pid_file.read_text().split()]
+    assert len(pids) == 4, "two attempts, each a kernel and its child"
+    alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"still running after the limit: {[psutil.Process(p).cmdline() for p in alive]}"
     assert long_rows(course)["sleeper"]["status"] == "ungraded"
 
 
@@ -290,3 +299,75 @@ def test_the_shipped_roster_example_reads_and_the_late_policy_adds_up():
     assert policy.late_submission_penalty("s", 5.0, 2 * day + hour) == pytest.approx(1.5)
     assert policy.late_submission_penalty("s", 5.0, 8 * day) == 5.0, "past the limit: everything"
     assert datetime(2027, 1, 1, tzinfo=timezone.utc) == course_config._due_date("x", "2027-01-01 01:00+01:00", "")
+
+
+# ---------------------------------------------------------------------------------------------------- Postgres
+def _postgres_bin() -> Path | None:
+    """Where initdb and postgres are: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return versions[-1].parent if versions else None
+
+
+@pytest.fixture
+def postgres():
+    """A throw-away Postgres cluster in a temporary folder that listens only on a unix socket there (no TCP), stopped
+    by PID. Postgres refuses to run as root, so as root it runs as the `postgres` user (Debian's package creates it),
+    in a folder of its own under /tmp (pytest's tmp_path is closed to other users)."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None or not (bin_dir / "postgres").exists():
+        pytest.skip("no Postgres binaries (initdb, postgres): `apt-get install postgresql` to run this test")
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        pytest.skip("no psycopg2: `pip install -e '.[postgres]'` to run this test")
+    folder = Path(tempfile.mkdtemp(prefix="genlab-pg-"))
+    as_user = []
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = folder / "data"
+    made = subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust",
+                           "-E", "UTF8"], capture_output=True, text=True)
+    if made.returncode != 0:
+        shutil.rmtree(folder)
+        raise RuntimeError(f"initdb failed: {made.stdout[-2000:]}{made.stderr[-2000:]}")
+    server = subprocess.Popen([*as_user, str(bin_dir / "postgres"), "-D", str(data), "-k", str(folder),
+                               "-c", "listen_addresses=", "-c", "fsync=off"],
+                              stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "w"))
+    try:
+        for _ in range(300):
+            ready = subprocess.run([str(bin_dir / "pg_isready"), "-h", str(folder), "-U", "grader"], capture_output=True)
+            if ready.returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"Postgres did not start: {(folder / 'server.log').read_text()[-2000:]}")
+        subprocess.run([str(bin_dir / "createdb"), "-h", str(folder), "-U", "grader", "genlab"], check=True)
+        yield f"postgresql+psycopg2://grader@/genlab?host={folder}"  # SQLAlchemy 2.1 alone would pick psycopg 3
+    finally:
+        postmaster = int((data / "postmaster.pid").read_text().split()[0]) if (data / "postmaster.pid").exists() \
+            else server.pid
+        os.kill(postmaster, signal.SIGINT)  # fast shutdown: ends sessions, writes a checkpoint, exits
+        server.wait(timeout=60)
+        shutil.rmtree(folder)
+
+
+def test_parallel_grading_into_a_postgres_gradebook(postgres, tmp_path, monkeypatch):
+    import psycopg2
+
+    monkeypatch.setenv(nbgrader.GRADEBOOK_URL_VARIABLE, postgres)  # nbgrader subprocesses inherit it
+    course = probe_course(tmp_path / "course")
+    for student, answer in (("right", RIGHT), ("wrong", WRONG), ("killer", KILLER)):
+        submit_probe(course, student, answer)
+    result = grade.grade_course(course, jobs=2)
+    assert [o.student for o in result["ungraded"]] == ["killer"]
+    assert not (course / "gradebook.db").exists(), "everything went to Postgres"
+    with psycopg2.connect(postgres.replace("+psycopg2", "")) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT student_id FROM submitted_assignment ORDER BY student_id")
+        assert [row[0] for row in cursor.fetchall()] == ["killer", "right", "wrong"]
+    assert {s: p for s, p in points(course).items() if s != "killer"} == {"right": 2.0, "wrong": 1.0}
+    assert long_rows(course)["killer"]["status"] == "ungraded"

@@ -25,7 +25,8 @@ SQLITE_BUSY_TIMEOUT_S = 60
 
 def gradebook_url(course_dir: Path = COURSE_DIR) -> str:
     """The gradebook nbgrader and genlab use for a course folder: $GENLAB_GRADEBOOK_URL (for example
-    postgresql://grader@/genlab?host=/run/postgresql), else [gradebook] url in course.toml, else SQLite in the folder."""
+    postgresql+psycopg2://grader@/genlab?host=/run/postgresql: say +psycopg2, as SQLAlchemy 2.1 defaults to psycopg 3),
+    else [gradebook] url in course.toml, else SQLite in the folder."""
     from genlab.course import course_config
 
     url = os.environ.get(GRADEBOOK_URL_VARIABLE) or course_config.load(course_dir).gradebook_url
