@@ -198,8 +198,8 @@ def test_sqlite_gradebook_takes_concurrent_writers(tmp_path, monkeypatch):
     url = nbgrader.gradebook_url(course)
     assert url.startswith("sqlite:///") and f"timeout={nbgrader.SQLITE_BUSY_TIMEOUT_S}" in url
     nbgrader.prepare_gradebook(course, {"s": {}}, {})
-    failures = multiprocessing.get_context("spawn").Queue()
-    writers = [multiprocessing.get_context("spawn").Process(target=_write_students, args=(url, f"w{w}", 15, failures))
+    failures = multiprocessing.get_context("fork").Queue()
+    writers = [multiprocessing.get_context("fork").Process(target=_write_students, args=(url, f"w{w}", 15, failures))
                for w in range(4)]
     for writer in writers:
         writer.start()
