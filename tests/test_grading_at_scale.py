@@ -70,11 +70,9 @@ def points(course: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------- nbgrader runs
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def grade_both_ways(base: Path) -> dict:
     """The same three submissions graded serially (through the command line) and with 2 workers; the parallel course
     also holds a submission whose kernel dies, a late one, and a roster with a student who never submitted."""
-    base = tmp_path_factory.mktemp("scale")
     serial, parallel_course = probe_course(base / "serial"), probe_course(base / "parallel")
     for course in (serial, parallel_course):
         submit_probe(course, "right", RIGHT)
@@ -98,7 +96,7 @@ def graded(tmp_path_factory):
             "seconds": (serial_seconds, time.monotonic() - start)}
 
 
-def test_parallel_grading_gives_the_serial_scores(graded):
+def _parallel_grading_gives_the_serial_scores(graded):
     assert graded["exit_code"] == 0, "the serial run graded everything, so `genlab grade` exits 0"
     serial, parallel_points = points(graded["serial"]), points(graded["parallel"])
     assert serial == {"right": 2.0, "wrong": 1.0, "blank": 1.0}
@@ -108,7 +106,7 @@ def test_parallel_grading_gives_the_serial_scores(graded):
         assert (course / "feedback" / "right" / "probe" / "probe.html").exists()
 
 
-def test_a_killed_kernel_is_retried_then_reported_ungraded_not_zero(graded):
+def _a_killed_kernel_is_retried_then_reported_ungraded_not_zero(graded):
     [killed] = graded["result"]["ungraded"]
     assert (killed.student, killed.attempts) == ("killer", 2)
     assert "Kernel died" in killed.reason, killed.reason
@@ -121,7 +119,7 @@ def test_a_killed_kernel_is_retried_then_reported_ungraded_not_zero(graded):
     assert canvas["killer"][5] == "", "an ungraded submission must not reach the LMS as 0"
 
 
-def test_roster_students_who_did_not_submit_are_missing(graded):
+def _roster_students_who_did_not_submit_are_missing(graded):
     rows = long_rows(graded["parallel"])
     assert (rows["absent"]["status"], rows["absent"]["score"], rows["absent"]["section"]) == ("missing", "", "B")
     assert (rows["right"]["first_name"], rows["right"]["email"], rows["right"]["status"]) == \
@@ -129,15 +127,16 @@ def test_roster_students_who_did_not_submit_are_missing(graded):
     assert rows["wrong"]["status"] == "graded" and rows["wrong"]["section"] == "", "submitted but not on the roster"
 
 
-def test_late_work_is_flagged_and_loses_the_policy_penalty(graded):
+def _late_work_is_flagged_and_loses_the_policy_penalty(graded):
     row = long_rows(graded["parallel"])["late"]
     # 36 h late = 2 started days at 10 % a day: 20 % of 2 points
     assert (row["raw_score"], row["late_submission_penalty"], row["score"], row["late"]) == \
         ("2.0", "0.4", "1.6", "late by 36.0 h"), row
+    assert row["timestamp"] == "2027-01-02 12:00:00", "the collected timestamp is kept"
     assert long_rows(graded["parallel"])["right"]["late"] == "", "no timestamp.txt: not late"
 
 
-def test_lms_exports_have_one_row_per_student_and_one_column_per_lesson(graded):
+def _lms_exports_have_one_row_per_student_and_one_column_per_lesson(graded):
     canvas = read_csv(graded["parallel"] / "grades_canvas.csv")
     assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "probe"]
     assert canvas[1][0] == "Points Possible" and canvas[1][5] == "2.0"
@@ -151,13 +150,32 @@ def test_lms_exports_have_one_row_per_student_and_one_column_per_lesson(graded):
     assert ["right", "Rita", "Right", "rita@example.edu", "2.0"] in moodle
 
 
-def test_only_new_regrades_changed_and_ungraded_submissions_only(graded):
+def _only_new_regrades_changed_and_ungraded_submissions_only(graded):
     course = graded["parallel"]
     submit_probe(course, "wrong", RIGHT)  # a resubmission
     result = grade.grade_course(course, jobs=2, only_new=True, students=["w*", "r*", "killer"])
     assert sorted(result["skipped"]) == [("probe", "right")]
     assert sorted(o.student for o in result["outcomes"]) == ["killer", "wrong"], "the ungraded one is tried again"
     assert points(course)["wrong"] == 2.0
+
+
+CHECKS = [_parallel_grading_gives_the_serial_scores, _a_killed_kernel_is_retried_then_reported_ungraded_not_zero,
+          _roster_students_who_did_not_submit_are_missing, _late_work_is_flagged_and_loses_the_policy_penalty,
+          _lms_exports_have_one_row_per_student_and_one_column_per_lesson,
+          _only_new_regrades_changed_and_ungraded_submissions_only]  # last: it resubmits
+
+
+def test_grading_a_course_in_parallel(tmp_path):
+    """One test grades once and runs every check on it (pytest-xdist would build a shared fixture once per worker);
+    every failing check is reported, not only the first."""
+    graded = grade_both_ways(tmp_path)
+    problems = []
+    for check in CHECKS:
+        try:
+            check(graded)
+        except AssertionError as failure:
+            problems.append(f"{check.__name__}: {failure}")
+    assert not problems, "\n\n".join(problems)
 
 
 def test_a_submission_past_its_wall_clock_limit_is_killed_with_its_kernel(tmp_path):
@@ -281,6 +299,9 @@ def test_bad_input_says_what_is_wrong_and_what_to_do(tmp_path):
     bad_roster.write_text("id,first_name,email,section\nann,Ann,ann@example.edu,A\n")
     with pytest.raises(SystemExit, match="lacks the column.*last_name"):
         roster.read(bad_roster)
+    bad_roster.write_text('id,first_name,last_name,email,section\nann,"Ann, Jr.",Smith,ann@example.edu,A\n')
+    with pytest.raises(SystemExit, match="line 2: first_name contains a comma"):
+        roster.read(bad_roster)
     with pytest.raises(SystemExit, match="no roster at"):
         grade.load_roster(course, tmp_path / "absent.csv")
     (course / "course.toml").write_text('[due_dates]\nprobe = "next friday"\n')
@@ -296,7 +317,7 @@ def test_the_shipped_roster_example_reads_and_the_late_policy_adds_up():
     policy = late.PercentPerDayLate(percent_per_day=10, zero_after_days=7)
     hour, day = 3600, 86400
     assert policy.late_submission_penalty("s", 5.0, hour) == pytest.approx(0.5), "a started day counts"
-    assert policy.late_submission_penalty("s", 5.0, 2 * day + hour) == pytest.approx(1.5)
+    assert policy.late_submission_penalty("s", 5.0, 2 * day + hour) == 1.5, "rounded: no 1.5000000000000002"
     assert policy.late_submission_penalty("s", 5.0, 8 * day) == 5.0, "past the limit: everything"
     assert datetime(2027, 1, 1, tzinfo=timezone.utc) == course_config._due_date("x", "2027-01-01 01:00+01:00", "")
 

@@ -230,7 +230,7 @@ def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=
 
 def print_summary(rows: list, ungraded: list, skipped: list, course_dir: Path, exported: dict):
     print("\nscores (auto-graded and written answers so far, after late penalties):")
-    for row in rows:
+    for row in sorted(rows, key=lambda row: (row["assignment"], row["student_id"])):
         shown = f"{row['score'] or '-':>7} / {row['max_score']}" if row["status"] == grading_status.GRADED else row["status"]
         print(f"  {row['assignment']}  {row['student_id']:24s} {shown}  {row['late']}".rstrip())
     missing = [row for row in rows if row["status"] == grading_status.MISSING]

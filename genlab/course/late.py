@@ -15,4 +15,4 @@ class PercentPerDayLate(LateSubmissionPlugin):
         days_late = total_seconds_late / 86400
         if self.zero_after_days is not None and days_late > self.zero_after_days:
             return score
-        return score * min(1.0, self.percent_per_day / 100 * math.ceil(days_late))
+        return round(score * min(1.0, self.percent_per_day / 100 * math.ceil(days_late)), 6)  # 0.6, not 0.6000000000000001

@@ -36,6 +36,10 @@ def read(path: Path) -> dict:
             if not row["id"]:
                 raise SystemExit(f"{path}, line {line}: empty id; every student needs the id nbgrader knows them by "
                                  "(their JupyterHub user name, the folder name under submitted/).")
+            awkward = [name for name in COLUMNS if any(ch in row[name] for ch in ',"\n')]
+            if awkward:  # nbgrader's CSV export writes fields unquoted: one comma would shift every column after it
+                raise SystemExit(f"{path}, line {line}: {', '.join(awkward)} contains a comma or a quote, which "
+                                 "nbgrader's grades export cannot hold; write the name without it.")
             if row["id"] in students:
                 raise SystemExit(f"{path}, line {line}: the id {row['id']!r} appears twice.")
             students[row["id"]] = Student(**{name: row[name] for name in COLUMNS})
