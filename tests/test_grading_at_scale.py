@@ -159,10 +159,21 @@ def _only_new_regrades_changed_and_ungraded_submissions_only(graded):
     assert points(course)["wrong"] == 2.0
 
 
+def _a_failed_regrade_drops_the_earlier_feedback_and_score(graded):
+    course = graded["parallel"]
+    assert (course / "feedback" / "blank" / "probe" / "probe.html").exists()
+    submit_probe(course, "blank", KILLER)  # a resubmission whose grade fails
+    result = grade.grade_course(course, jobs=1, students=["blank"])
+    assert [o.student for o in result["ungraded"]] == ["blank"]
+    assert not (course / "feedback" / "blank" / "probe").exists(), "the old page showed points for the old notebook"
+    assert (long_rows(course)["blank"]["status"], long_rows(course)["blank"]["score"]) == ("ungraded", "")
+
+
 CHECKS = [_parallel_grading_gives_the_serial_scores, _a_killed_kernel_is_retried_then_reported_ungraded_not_zero,
           _roster_students_who_did_not_submit_are_missing, _late_work_is_flagged_and_loses_the_policy_penalty,
           _lms_exports_have_one_row_per_student_and_one_column_per_lesson,
-          _only_new_regrades_changed_and_ungraded_submissions_only]  # last: it resubmits
+          _only_new_regrades_changed_and_ungraded_submissions_only,
+          _a_failed_regrade_drops_the_earlier_feedback_and_score]  # last: these two resubmit
 
 
 def test_grading_a_course_in_parallel(tmp_path):
@@ -234,6 +245,8 @@ def test_the_gradebook_url_comes_from_the_environment_first(tmp_path, monkeypatc
     assert nbgrader.gradebook_url(course) == "postgresql://grader@/from_config"
     monkeypatch.setenv(nbgrader.GRADEBOOK_URL_VARIABLE, "postgresql://grader@/from_env")
     assert nbgrader.gradebook_url(course) == "postgresql://grader@/from_env"
+    monkeypatch.setenv(nbgrader.GRADEBOOK_URL_VARIABLE, "postgresql+psycopg2://grader:secret@db/genlab")
+    assert nbgrader.gradebook_shown(course) == "postgresql+psycopg2://grader:***@db/genlab", "never print a password"
 
 
 # ---------------------------------------------------------------------------------------------------- scheduling

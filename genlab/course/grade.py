@@ -7,6 +7,7 @@ answers from autograder/wrong_answers/NN_name.py) for the demo and the tests.
 
 import fnmatch
 import importlib.util
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -205,6 +206,7 @@ def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=
                and records[s[0]][s[1]]["status"] == grading_status.GRADED]
     to_grade = [s for s in submissions if s not in skipped]
     gpus = parallel.gpu_ids() if gpus is None else gpus
+    print(f"gradebook: {nbgrader.gradebook_shown(course_dir)}")
     print(f"grading {len(to_grade)} submission(s) of {', '.join(chosen_lessons)} with {jobs} worker(s) on "
           f"{'GPU ' + ', '.join(gpus) if gpus else 'CPU'}" + (f"; {len(skipped)} unchanged, skipped" if skipped else ""),
           flush=True)
@@ -215,6 +217,8 @@ def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=
             "hash": hashes[(outcome.lesson, outcome.student)], "attempts": outcome.attempts,
             "seconds": round(outcome.seconds, 1), "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         grading_status.save(course_dir, records)
+        if not outcome.graded:  # a page from an earlier grade would show points this submission has not earned
+            shutil.rmtree(course_dir / "feedback" / outcome.student / outcome.lesson, ignore_errors=True)
         state = "graded" if outcome.graded else f"UNGRADED after {outcome.attempts} attempt(s): {outcome.reason}"
         print(f"  {outcome.lesson}  {outcome.student:24s} {outcome.seconds:6.1f} s  {state}", flush=True)
 

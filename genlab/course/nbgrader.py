@@ -35,6 +35,13 @@ def gradebook_url(course_dir: Path = COURSE_DIR) -> str:
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}?timeout={SQLITE_BUSY_TIMEOUT_S}"
 
 
+def gradebook_shown(course_dir: Path = COURSE_DIR) -> str:
+    """The gradebook URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(gradebook_url(course_dir)).render_as_string(hide_password=True)
+
+
 def _environment() -> dict:
     env = dict(os.environ)  # nbgrader calls the `alembic` script, which sits beside this interpreter
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
