@@ -207,6 +207,32 @@ def test_a_submission_past_its_wall_clock_limit_is_killed_with_its_kernel(tmp_pa
     assert long_rows(course)["sleeper"]["status"] == "ungraded"
 
 
+def test_ctrl_c_stops_the_graders_and_their_kernels(tmp_path):
+    """Graders run in sessions of their own (to be killable as a tree), so a terminal's Ctrl-C reaches only
+    `genlab grade`; it must stop them rather than leave them grading in the background."""
+    course = probe_course(tmp_path / "course")
+    pid_file = tmp_path / "pids"
+    submit_probe(course, "sleeper", "import os, subprocess, time\nchild = subprocess.Popen(['sleep', '3600'])\n"
+                                    f"open({str(pid_file)!r}, 'a').write(f'{{os.getpid()}} {{child.pid}}\\n')\n"
+                                    "time.sleep(3600)")
+    run = subprocess.Popen([sys.executable, "-m", "genlab", "grade", "--course", str(course)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    for _ in range(1200):
+        if pid_file.exists() and len(pid_file.read_text().split()) == 2:
+            break
+        time.sleep(0.1)
+    else:
+        run.kill()
+        pytest.fail(f"the sleeper never started: {run.communicate()[0][-2000:]}")
+    run.send_signal(signal.SIGINT)
+    output = run.communicate(timeout=60)[0]
+    assert run.returncode == 130 and "interrupted" in output, output[-2000:]
+    pids = [int(pid) for pid in pid_file.read_text().split()]
+    assert len(pids) == 2, "no second attempt after Ctrl-C"
+    alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, "kernel or its child still running after Ctrl-C"
+
+
 # ---------------------------------------------------------------------------------------------------- the gradebook
 def _write_students(url: str, prefix: str, count: int, failures):
     from nbgrader.api import Gradebook

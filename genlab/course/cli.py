@@ -56,10 +56,15 @@ def main(argv=None):
 
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")
-        result = grade.grade_course(args.course or nbgrader.COURSE_DIR, jobs=args.jobs, lessons=args.lesson,
-                                    students=args.student, only_new=args.only_new, timeout_s=args.timeout,
-                                    roster_path=args.roster,
-                                    nbgrader_args=[f"--Execute.timeout={args.cell_timeout}"] if args.cell_timeout else [])
+        try:
+            result = grade.grade_course(args.course or nbgrader.COURSE_DIR, jobs=args.jobs, lessons=args.lesson,
+                                        students=args.student, only_new=args.only_new, timeout_s=args.timeout,
+                                        roster_path=args.roster, nbgrader_args=[f"--Execute.timeout={args.cell_timeout}"]
+                                        if args.cell_timeout else [])
+        except KeyboardInterrupt:
+            print("\ninterrupted: the running grades were stopped; the finished ones are in grading_status.json "
+                  "(rerun with --only-new to go on)", file=sys.stderr)
+            return 130
         return 1 if result["ungraded"] else 0
     elif args.command == "demo":
         from genlab.course import demo

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -80,6 +81,19 @@ def _kill_tree(process: subprocess.Popen):
     process.wait()
 
 
+_running = set()  # nbgrader processes run_limited started that have not ended: what Ctrl-C must stop
+_running_lock = threading.Lock()
+
+
+def kill_running():
+    """Kill every nbgrader that run_limited started and that still runs, with its kernel. Each runs in a session of
+    its own (so that its whole tree can be found and killed), which also means Ctrl-C in a terminal does not reach it."""
+    with _running_lock:
+        processes = list(_running)
+    for process in processes:
+        _kill_tree(process)
+
+
 def run_limited(args, course_dir: Path, timeout_s: float | None = None, env: dict | None = None) -> dict:
     """Run `nbgrader <args>` with a wall-clock limit on the whole command: past it, nbgrader, its kernel and their
     children are killed. Returns returncode, timed_out, seconds and the combined log."""
@@ -88,12 +102,17 @@ def run_limited(args, course_dir: Path, timeout_s: float | None = None, env: dic
         process = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, stdout=log,
                                    stderr=subprocess.STDOUT, env={**_environment(), **(env or {})},
                                    start_new_session=True)
+        with _running_lock:
+            _running.add(process)
         try:
             process.wait(timeout=timeout_s)
             timed_out = False
         except subprocess.TimeoutExpired:
             _kill_tree(process)
             timed_out = True
+        finally:
+            with _running_lock:
+                _running.discard(process)
         log.seek(0)
         text = log.read()
     return {"returncode": process.returncode, "timed_out": timed_out, "seconds": time.monotonic() - start, "log": text}

@@ -90,10 +90,11 @@ def grade_submissions(course_dir: Path, submissions: list, jobs: int = 1, timeou
     pending = list(submissions)
     busy_students, outcomes = set(), []
     lock = threading.Condition()
+    stopping = threading.Event()  # set on Ctrl-C: no new attempt starts
 
     def next_submission():
         with lock:
-            while pending:
+            while pending and not stopping.is_set():
                 ready = next((s for s in pending if s[1] not in busy_students), None)
                 if ready:
                     pending.remove(ready)
@@ -108,6 +109,8 @@ def grade_submissions(course_dir: Path, submissions: list, jobs: int = 1, timeou
             lesson, student = submission
             start, reasons = time.monotonic(), []
             for _ in range(1 + retries):
+                if stopping.is_set():
+                    return
                 reason = grade_one(course_dir, lesson, student, timeout_s, env, nbgrader_args)
                 if not reason:
                     break
@@ -126,6 +129,11 @@ def grade_submissions(course_dir: Path, submissions: list, jobs: int = 1, timeou
     threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(min(jobs, len(pending)) or 1)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:  # the graders run in sessions of their own, so Ctrl-C reaches only this process
+        stopping.set()
+        nbgrader.kill_running()
+        raise
     return sorted(outcomes, key=lambda o: (o.lesson, o.student))
