@@ -23,7 +23,7 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from genlab.course import build, cli, course_config, grade, late, nbgrader, parallel, roster
+from genlab.course import build, cli, course_config, grade, grading_status, late, nbgrader, parallel, roster
 
 RIGHT = "def answer():\n    return 42"
 WRONG = "def answer():\n    return 41"
@@ -348,6 +348,9 @@ def test_bad_input_says_what_is_wrong_and_what_to_do(tmp_path):
         grade.load_roster(course)  # reads course.toml
     with pytest.raises(SystemExit):
         cli.main(["grade", "--course", str(course), "--jobs", "0"])
+    with grading_status.sole_grader(course):
+        with pytest.raises(SystemExit, match=rf"another `genlab grade` \(pid {os.getpid()}\) is grading in"):
+            grade.grade_course(course)
 
 
 def test_the_shipped_roster_example_reads_and_the_late_policy_adds_up():

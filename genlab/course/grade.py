@@ -186,7 +186,12 @@ def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=
                  nbgrader_args=(), gpus: list | None = None) -> dict:
     """`make grade`: autograde the chosen submissions over `jobs` workers, write feedback and the exports, print a
     summary. Returns outcomes, skipped (unchanged, with --only-new), exports and the ungraded outcomes."""
-    course_dir = Path(course_dir)
+    with grading_status.sole_grader(Path(course_dir)):
+        return _grade_course(Path(course_dir), jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args,
+                             gpus)
+
+
+def _grade_course(course_dir, jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args, gpus) -> dict:
     submissions = find_submissions(course_dir, lessons, students)
     students_by_id = load_roster(course_dir, roster_path)
     config = course_config.load(course_dir)
@@ -197,7 +202,8 @@ def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=
     nbgrader.prepare_gradebook(
         course_dir,
         {**{s: {} for s in submitters}, **{s.id: s.gradebook_fields() for s in students_by_id.values()}},
-        {lesson: due for lesson, due in config.due_dates.items() if lesson in known_lessons(course_dir)})
+        # only lessons graded now: a row for a lesson nobody handed in yet would export everyone as missing
+        {lesson: due for lesson, due in config.due_dates.items() if lesson in chosen_lessons})
 
     records = grading_status.load(course_dir)
     hashes = {(lesson, student): grading_status.submission_hash(course_dir, lesson, student)

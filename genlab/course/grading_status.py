@@ -2,11 +2,15 @@
 not (ungraded, with the reason), and a hash of what was graded, for `--only-new`. Kept in grading_status.json in the
 course folder; only the parent `genlab grade` process writes it."""
 
+import fcntl
 import hashlib
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 FILE_NAME = "grading_status.json"
+LOCK_NAME = ".genlab_grade.lock"
 GRADED, UNGRADED, MISSING = "graded", "ungraded", "missing"
 
 
@@ -31,3 +35,20 @@ def save(course_dir: Path, records: dict):
     partial = path.with_suffix(".json.partial")
     partial.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
     partial.replace(path)  # atomic: an interrupted run never leaves half a file
+
+
+@contextmanager
+def sole_grader(course_dir: Path):
+    """Held for a whole `genlab grade` run: a second run in the same course folder would grade the same submissions
+    twice at once and overwrite this file. The lock goes with the process, also when it is killed."""
+    with open(Path(course_dir) / LOCK_NAME, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise SystemExit(f"another `genlab grade` (pid {handle.read().strip() or '?'}) is grading in {course_dir}; "
+                             "wait for it to end, or stop it, then run again.") from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
