@@ -24,8 +24,9 @@ test: venv        ## the whole test suite (CI runs this)
 build: venv       ## lessons/*.py -> starter/ and solutions/
 	$(PY) -m genlab build
 
-grade: venv       ## autograde autograder/submitted/, write feedback/ and grades.csv
-	$(PY) -m genlab grade
+grade: venv       ## autograde autograder/submitted/: make grade [JOBS=4] [LESSON=02_gan] [STUDENT='a*'] [ONLY_NEW=1] [TIMEOUT=s]
+	$(PY) -m genlab grade --jobs $(or $(JOBS),1) $(if $(LESSON),--lesson '$(LESSON)') $(if $(STUDENT),--student '$(STUDENT)') \
+	  $(if $(ONLY_NEW),--only-new) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 run: venv         ## execute solutions in a profile: make run PROFILE=cpu LESSONS="01 02" [TIMEOUT=seconds per cell]
 	$(PY) -m genlab run $(LESSONS) --profile $(or $(PROFILE),smoke) $(if $(TIMEOUT),--timeout $(TIMEOUT))

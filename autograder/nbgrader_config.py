@@ -1,7 +1,8 @@
 """nbgrader course definition for genlab. Run nbgrader (or `genlab grade`) from this folder.
 
 Run-time folders (source/, release/, submitted/, autograded/, feedback/, exchange/) and gradebook.db live here and
-are git-ignored; `genlab build` regenerates source/ and release/ from lessons/.
+are git-ignored; `genlab build` regenerates source/ and release/ from lessons/. Due dates, the late policy, the roster
+and a shared gradebook are set in course.toml.
 """
 
 import os
@@ -9,24 +10,34 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
+from genlab.course import course_config
 from genlab.course.grade import HideHiddenTests
+from genlab.course.nbgrader import gradebook_url
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 here = os.path.dirname(os.path.abspath(__file__))
+settings = course_config.load(here)
 
 c.CourseDirectory.course_id = "genlab"
 c.CourseDirectory.root = here
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+# SQLite in this folder (with a busy timeout, for parallel graders), or $GENLAB_GRADEBOOK_URL / course.toml.
+c.CourseDirectory.db_url = gradebook_url(here)
 c.Exchange.root = os.path.join(here, "exchange")
 
 # Every notebook runs on the kernel named python3: the Python of the environment that runs nbgrader.
 c.Execute.kernel_name = "python3"
 # One cell may run up to 10 minutes (a whole gpu-profile lesson fits); a looping cell is interrupted after that.
+# `genlab grade --timeout` limits a whole submission on top of this.
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Late work (timestamp.txt after the lesson's due date in course.toml) loses points by the course's policy.
+c.AssignLatePenalties.plugin_class = "genlab.course.late.PercentPerDayLate"
+c.PercentPerDayLate.percent_per_day = settings.late_percent_per_day
+c.PercentPerDayLate.zero_after_days = settings.late_zero_after_days
 
 # Feedback must not show hidden tests: neither their source nor tracebacks that quote it.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

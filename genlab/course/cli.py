@@ -17,8 +17,15 @@ def main(argv=None):
     p.add_argument("--timeout", type=int, default=None,
                    help="seconds a cell may run (default: 300 in smoke, no limit in cpu and gpu)")
 
-    p = commands.add_parser("grade", help="autograde autograder/submitted/, write feedback and grades.csv")
+    p = commands.add_parser("grade", help="autograde autograder/submitted/ in parallel, write feedback and grade exports")
     p.add_argument("--course", default=None, help="nbgrader course folder (default: autograder/)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="submissions graded at once (one GPU each where there are GPUs)")
+    p.add_argument("--lesson", action="append", help="only lessons matching this glob (repeatable), e.g. '02_*'")
+    p.add_argument("--student", action="append", help="only students matching this glob (repeatable)")
+    p.add_argument("--only-new", action="store_true", help="skip submissions unchanged since their last successful grade")
+    p.add_argument("--timeout", type=float, default=None, help="seconds a whole submission may take (default: no limit)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="seconds one cell may take (default: 600, from the config)")
+    p.add_argument("--roster", default=None, help="roster CSV (default: roster.csv in the course folder, when present)")
 
     p = commands.add_parser("demo", help="build, run every lesson (smoke), autograde made-up submissions, report")
     p.add_argument("lessons", nargs="*")
@@ -47,7 +54,18 @@ def main(argv=None):
     elif args.command == "grade":
         from genlab.course import grade, nbgrader
 
-        grade.grade_course(args.course or nbgrader.COURSE_DIR)
+        if args.jobs < 1:
+            parser.error("--jobs must be at least 1")
+        try:
+            result = grade.grade_course(args.course or nbgrader.COURSE_DIR, jobs=args.jobs, lessons=args.lesson,
+                                        students=args.student, only_new=args.only_new, timeout_s=args.timeout,
+                                        roster_path=args.roster, nbgrader_args=[f"--Execute.timeout={args.cell_timeout}"]
+                                        if args.cell_timeout else [])
+        except KeyboardInterrupt:
+            print("\ninterrupted: the running grades were stopped; the finished ones are in grading_status.json "
+                  "(rerun with --only-new to go on)", file=sys.stderr)
+            return 130
+        return 1 if result["ungraded"] else 0
     elif args.command == "demo":
         from genlab.course import demo
 

@@ -1,18 +1,21 @@
-"""Autograding with nbgrader: submissions in, scores, feedback (without hidden tests) and grades.csv out.
+"""Autograding with nbgrader: submissions in (filtered, only the changed ones if asked), graded in parallel
+(genlab.course.parallel), scores, feedback (without hidden tests) and the grade exports out.
 
 Also makes submissions on the fly from the starter notebook (reference answers, nothing answered, realistic wrong
 answers from autograder/wrong_answers/NN_name.py) for the demo and the tests.
 """
 
-import csv
+import fnmatch
 import importlib.util
+import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from genlab.course import build, nbgrader
+from genlab.course import build, course_config, exports, grading_status, nbgrader, parallel, roster
 
 WRONG_ANSWERS_DIR = nbgrader.COURSE_DIR / "wrong_answers"
 
@@ -117,25 +120,134 @@ def submit(course_dir: Path, lesson: str, student: str, notebook) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------- grading
-def grade_course(course_dir: Path = nbgrader.COURSE_DIR) -> Path:
-    """`make grade`: autograde every lesson that has submissions, write feedback and grades.csv."""
+def known_lessons(course_dir: Path) -> list:
+    """The course's lessons, and any other assignment whose source notebook sits in the course folder."""
+    source = Path(course_dir) / "source"
+    extra = [p.name for p in source.iterdir() if p.is_dir()] if source.exists() else []
+    return sorted(set(build.lesson_names()) | set(extra))
+
+
+def _matching(patterns, names: list, what: str, choices: str) -> set:
+    """The names matching any of the globs; a glob that matches nothing is a mistake worth stopping for."""
+    if not patterns:
+        return set(names)
+    chosen = set()
+    for pattern in patterns:
+        matched = set(fnmatch.filter(names, pattern))
+        if not matched:
+            raise SystemExit(f"--{what} {pattern!r} matches no {what} with submissions; {choices}: "
+                             f"{', '.join(sorted(names)) or 'none'}.")
+        chosen |= matched
+    return chosen
+
+
+def find_submissions(course_dir: Path, lessons=None, students=None) -> list:
+    """(lesson, student) for every submitted/<student>/<lesson>/ holding a notebook, filtered by globs."""
     course_dir = Path(course_dir)
     submitted = course_dir / "submitted"
-    lessons = sorted({p.parent.name for p in submitted.glob("*/*/*.ipynb")}) if submitted.exists() else []
-    if not lessons:
+    found = sorted({(p.parent.name, p.parent.parent.name) for p in submitted.glob("*/*/*.ipynb")}) if submitted.exists() else []
+    if not found:
         raise SystemExit(f"nothing to grade: put submissions in {submitted}/<student>/<NN_lesson>/<NN_lesson>.ipynb "
                          "(nbgrader collect does this for JupyterHub exchanges).")
-    for lesson in lessons:
-        if lesson not in build.lesson_names():
-            raise SystemExit(f"{submitted} holds submissions for unknown lesson {lesson!r}.")
-        build.release(lesson, course_dir)
-        print(f"autograding {lesson} ...", flush=True)
-        nbgrader.autograde(course_dir, lesson)
-        for student, result in sorted(nbgrader.scores(course_dir, lesson).items()):
-            print(f"  {student:24s} {result['auto']:6.1f} / {result['max_auto']:.0f} auto-graded points")
-    path = nbgrader.export_grades(course_dir)
-    print(f"feedback: {course_dir / 'feedback'}\ngrades:   {path}")
-    with open(path) as handle:
-        print(f"          {sum(1 for _ in csv.reader(handle)) - 1} rows")
-    return path
+    known = known_lessons(course_dir)
+    for pattern in lessons or []:
+        if not any(ch in pattern for ch in "*?[") and pattern not in known:
+            raise SystemExit(f"--lesson {pattern!r} is not a lesson of this course; lessons: {', '.join(known)}.")
+    unknown = sorted({lesson for lesson, _ in found} - set(known))
+    if unknown:
+        raise SystemExit(f"{submitted} holds submissions for unknown lesson(s) {', '.join(unknown)}; lessons: "
+                         f"{', '.join(known)}. Rename or remove those folders.")
+    chosen_lessons = _matching(lessons, sorted({lesson for lesson, _ in found}), "lesson", "lessons with submissions")
+    chosen_students = _matching(students, sorted({student for _, student in found}), "student", "students who submitted")
+    return [(lesson, student) for lesson, student in found if lesson in chosen_lessons and student in chosen_students]
 
+
+def prepare_lesson(course_dir: Path, lesson: str):
+    """The lesson's source and release in the course folder, and its rows in the gradebook (generate_assignment
+    creates the schema too, once, before any parallel grader opens it)."""
+    if lesson in build.lesson_names():
+        build.release(lesson, course_dir)
+    else:
+        nbgrader.command(["generate_assignment", lesson, "--force"], course_dir)
+
+
+def load_roster(course_dir: Path, path: Path | None = None) -> dict:
+    """The roster named on the command line (must exist), else course.toml's (used when present)."""
+    if path is not None:
+        if not Path(path).exists():
+            raise SystemExit(f"no roster at {path}; copy autograder/roster.example.csv and fill it in.")
+        return roster.read(path)
+    configured = course_config.load(course_dir).roster
+    return roster.read(configured) if configured and configured.exists() else {}
+
+
+def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=None, students=None,
+                 only_new: bool = False, timeout_s: float | None = None, roster_path: Path | None = None,
+                 nbgrader_args=(), gpus: list | None = None) -> dict:
+    """`make grade`: autograde the chosen submissions over `jobs` workers, write feedback and the exports, print a
+    summary. Returns outcomes, skipped (unchanged, with --only-new), exports and the ungraded outcomes."""
+    with grading_status.sole_grader(Path(course_dir)):
+        return _grade_course(Path(course_dir), jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args,
+                             gpus)
+
+
+def _grade_course(course_dir, jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args, gpus) -> dict:
+    submissions = find_submissions(course_dir, lessons, students)
+    students_by_id = load_roster(course_dir, roster_path)
+    config = course_config.load(course_dir)
+    chosen_lessons = sorted({lesson for lesson, _ in submissions})
+    for lesson in chosen_lessons:
+        prepare_lesson(course_dir, lesson)
+    submitters = {student for _, student in submissions}
+    nbgrader.prepare_gradebook(
+        course_dir,
+        {**{s: {} for s in submitters}, **{s.id: s.gradebook_fields() for s in students_by_id.values()}},
+        # only lessons graded now: a row for a lesson nobody handed in yet would export everyone as missing
+        {lesson: due for lesson, due in config.due_dates.items() if lesson in chosen_lessons})
+
+    records = grading_status.load(course_dir)
+    hashes = {(lesson, student): grading_status.submission_hash(course_dir, lesson, student)
+              for lesson, student in submissions}
+    skipped = [s for s in submissions if only_new and records.get(s[0], {}).get(s[1], {}).get("hash") == hashes[s]
+               and records[s[0]][s[1]]["status"] == grading_status.GRADED]
+    to_grade = [s for s in submissions if s not in skipped]
+    gpus = parallel.gpu_ids() if gpus is None else gpus
+    print(f"gradebook: {nbgrader.gradebook_shown(course_dir)}")
+    print(f"grading {len(to_grade)} submission(s) of {', '.join(chosen_lessons)} with {jobs} worker(s) on "
+          f"{'GPU ' + ', '.join(gpus) if gpus else 'CPU'}" + (f"; {len(skipped)} unchanged, skipped" if skipped else ""),
+          flush=True)
+
+    def record(outcome: parallel.Outcome):
+        records.setdefault(outcome.lesson, {})[outcome.student] = {
+            "status": grading_status.GRADED if outcome.graded else grading_status.UNGRADED, "reason": outcome.reason,
+            "hash": hashes[(outcome.lesson, outcome.student)], "attempts": outcome.attempts,
+            "seconds": round(outcome.seconds, 1), "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        grading_status.save(course_dir, records)
+        if not outcome.graded:  # a page from an earlier grade would show points this submission has not earned
+            shutil.rmtree(course_dir / "feedback" / outcome.student / outcome.lesson, ignore_errors=True)
+        state = "graded" if outcome.graded else f"UNGRADED after {outcome.attempts} attempt(s): {outcome.reason}"
+        print(f"  {outcome.lesson}  {outcome.student:24s} {outcome.seconds:6.1f} s  {state}", flush=True)
+
+    outcomes = parallel.grade_submissions(course_dir, to_grade, jobs=jobs, timeout_s=timeout_s,
+                                          nbgrader_args=nbgrader_args, gpus=gpus, on_outcome=record)
+    for lesson in sorted({o.lesson for o in outcomes if o.graded}):
+        nbgrader.command(["generate_feedback", lesson, "--force"], course_dir)
+    exported = exports.write_all(course_dir, students_by_id)
+    ungraded = [o for o in outcomes if not o.graded]
+    print_summary(exported["rows"], ungraded, skipped, course_dir, exported)
+    return {"outcomes": outcomes, "skipped": skipped, "ungraded": ungraded, "exports": exported}
+
+
+def print_summary(rows: list, ungraded: list, skipped: list, course_dir: Path, exported: dict):
+    print("\nscores (auto-graded and written answers so far, after late penalties):")
+    for row in sorted(rows, key=lambda row: (row["assignment"], row["student_id"])):
+        shown = f"{row['score'] or '-':>7} / {row['max_score']}" if row["status"] == grading_status.GRADED else row["status"]
+        print(f"  {row['assignment']}  {row['student_id']:24s} {shown}  {row['late']}".rstrip())
+    missing = [row for row in rows if row["status"] == grading_status.MISSING]
+    print(f"\n{len(rows) - len(missing)} submission(s) in the gradebook, {len(skipped)} skipped as unchanged, "
+          f"{len(missing)} missing, {len(ungraded)} UNGRADED")
+    for outcome in ungraded:
+        print(f"  UNGRADED {outcome.lesson} {outcome.student}: {outcome.reason}")
+    print(f"feedback: {course_dir / 'feedback'}")
+    for kind in ("long", "canvas", "moodle"):
+        print(f"grades ({kind}): {exported[kind]}")
