@@ -10,7 +10,7 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e '.[postgres]' 2>&1 | grep -v "^WARNING: Location" || true
 	@$(PY) -c "import torch, nbgrader, jupytext, diffusers, genlab" || { echo "set-up failed: see the pip output above"; exit 1; }
 	$(PY) -m genlab.course.torchvision_shim
 	@touch $(STAMP)

@@ -1247,7 +1247,7 @@ print(f"{BUDGET.cifar_steps} steps in {cifar_seconds:.0f} s")
 # %% [markdown]
 # The course's CIFAR-10 judge is the same small classifier design, trained on this JPEG copy of CIFAR-10 (83 % test
 # accuracy, see its manifest) and, like the digit judge, to reject noise, blobs and speckle. Real photographs are
-# harder to be sure about than digits: it is confident on only about half of the real images, so read every row
+# harder to be sure about than digits: it is confident on only 58 % of the real test images, so read every row
 # against the **real-vs-real** row (two disjoint halves of the images G trained on) and the **independent-pixel**
 # baseline (each pixel drawn from a Gaussian with that pixel's mean and standard deviation over the data set). The
 # classifier FID compares with the first half. None of these numbers is comparable with published CIFAR-10 figures

@@ -14,7 +14,7 @@ from genlab import assets, data, metrics
 def test_manifest_describes_each_judge(name, accuracy, real_confident):
     entry = assets.manifest()[name]
     path = assets.asset_path(name)  # checks the sha256
-    assert path.stat().st_size <= 1_000_000 and entry["bytes"] == path.stat().st_size
+    assert path.stat().st_size <= 2_000_000 and entry["bytes"] == path.stat().st_size  # judges stay small
     assert entry["test_accuracy"] >= accuracy
     assert {"command", "seed", "data", "recipe", "noise_rejection"} <= set(entry)
     figures = entry["noise_rejection"]
