@@ -80,6 +80,8 @@ def describe() -> str:
 MEASURED_SECONDS = {
     "01_autoencoders_vae": {"smoke": 16, "cpu": 105},
     "02_gan": {"smoke": 18, "cpu": 257},
+    "03_dcgan": {"smoke": 21, "cpu": 339},
+    "04_cgan": {"smoke": 14, "cpu": 484},
 }
 
 

@@ -70,6 +70,18 @@ def points(course: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------- nbgrader runs
+def test_a_looping_cell_times_out_and_grading_goes_on(tmp_path):
+    """nbgrader's per-cell limit: the endless loop is interrupted and the cells after it are still graded."""
+    course = probe_course(tmp_path / "course")
+    nbgrader.command(["generate_assignment", "probe", "--force"], course)
+    submit_probe(course, "looper", RIGHT + "\n\nwhile True:  # a student's endless loop\n    pass")
+    nbgrader.autograde(course, "probe", ["--Execute.timeout=5"])
+    cells = nbgrader.scores(course, "probe")["looper"]["cells"]
+    assert cells["test_later"] == (1.0, 1.0), "cells after the interrupted one still run"
+    graded = nbformat.read(course / "autograded" / "looper" / "probe" / "probe.ipynb", as_version=4)
+    assert any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in graded.cells[0].outputs)
+
+
 def grade_both_ways(base: Path) -> dict:
     """The same three submissions graded serially (through the command line) and with 2 workers; the parallel course
     also holds a submission whose kernel dies, a late one, and a roster with a student who never submitted."""

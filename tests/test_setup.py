@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from genlab.course import torchvision_shim
 from genlab.config import REPO_ROOT
+from genlab.course import torchvision_shim
 
 COURSE_PACKAGES = {"torch", "torchvision", "jupyterlab", "nbgrader", "ipywidgets", "matplotlib", "diffusers",
                    "pytest", "nbval", "jupytext", "safetensors"}
