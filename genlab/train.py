@@ -9,8 +9,16 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 
-def progress(total: int, desc: str = "training", **kwargs):
-    """A tqdm bar that renders as a widget in Jupyter and as text elsewhere; use bar.update(), bar.set_postfix()."""
+def progress(total: int, desc: str = "training", batch_size: int | None = None, **kwargs):
+    """A tqdm bar over `total` steps: a widget in Jupyter, text lines elsewhere; use bar.update() once a step and
+    bar.set_postfix(...). With batch_size it counts images, so its rate reads in images/s (comparable across batch
+    sizes and machines); either way it shows the elapsed and remaining time."""
+    if batch_size is not None:
+        if batch_size <= 0:
+            raise ValueError(f"progress: batch_size must be a positive number of images per step, got {batch_size}.")
+        kwargs = {"unit": " img", "unit_scale": batch_size, **kwargs}  # tqdm multiplies n, total and rate by it
+    else:
+        kwargs = {"unit": " step", **kwargs}
     return tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=1.0, **kwargs)
 
 
