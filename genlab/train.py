@@ -17,9 +17,7 @@ def progress(total: int, desc: str = "training", batch_size: int | None = None, 
         if batch_size <= 0:
             raise ValueError(f"progress: batch_size must be a positive number of images per step, got {batch_size}.")
         kwargs = {"unit": " img", "unit_scale": batch_size, **kwargs}  # tqdm multiplies n, total and rate by it
-    else:
-        kwargs = {"unit": " step", **kwargs}
-    return tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=1.0, **kwargs)
+    return tqdm(total=total, desc=desc, **{"unit": " step", "dynamic_ncols": True, "mininterval": 1.0, **kwargs})
 
 
 class History:

@@ -1346,7 +1346,8 @@ def latent_walk_widget():
     def render(direction, t):
         images, scores, norms = walks[direction]  # computed once above: moving the slider only draws
         i = int(torch.argmin((path_t - t).abs()))
-        fig, (ax_image, ax_curve) = plt.subplots(1, 2, figsize=(6.4, 2.6), gridspec_kw={"width_ratios": [1, 2]})
+        fig, (ax_image, ax_curve) = plt.subplots(1, 2, figsize=(6.4, 2.6), gridspec_kw={"width_ratios": [1, 2]},
+                                                 layout="constrained")
         viz.show_images(images[i:i + 1], nrow=1, ax=ax_image)
         ax_curve.plot(path_t, scores)
         ax_curve.plot(path_t[i], scores[i], "o", color="C3")

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -82,7 +83,19 @@ class Lab:
             time.sleep(0.5)
 
     def page_url(self, path: str) -> str:
-        return f"{self.url}/lab/tree/{path}?token={TOKEN}"
+        """The notebook in a workspace of its own, reset: no tab of an earlier test is restored beside it."""
+        workspace = Path(path).stem.replace(".", "-")
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?reset&token={TOKEN}"
+
+    def shut_down_kernels(self):
+        """Stop every kernel (a finished lesson's kernel holds hundreds of MB the next lesson needs)."""
+        def call(method, path):
+            request = urllib.request.Request(f"{self.url}{path}?token={TOKEN}", method=method)
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return json.loads(answer.read() or b"null")
+
+        for kernel in call("GET", "/api/kernels"):
+            call("DELETE", f"/api/kernels/{kernel['id']}")
 
     def stop(self):
         if self.process.poll() is None:
@@ -95,8 +108,10 @@ class Lab:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    base = tmp_path_factory.mktemp("lab")
+def lab():
+    # not tmp_path_factory: on a shared machine another pytest run may prune /tmp/pytest-of-<user>/ under a live server
+    holder = tempfile.TemporaryDirectory(prefix="genlab-lab-")
+    base = Path(holder.name)
     root, settings = base / "root", base / "settings"
     root.mkdir()
     settings.mkdir()
@@ -111,6 +126,7 @@ def lab(tmp_path_factory):
     server = Lab(root, env)
     yield server
     server.stop()
+    holder.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -125,11 +141,13 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     yield page
     context.close()
+    if "lab" in request.fixturenames:
+        request.getfixturevalue("lab").shut_down_kernels()
 
 
 @pytest.fixture(scope="session")

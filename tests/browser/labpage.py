@@ -46,10 +46,21 @@ def state(page) -> dict:
     return page.evaluate(NOTEBOOK_STATE)
 
 
-def run_all(page):
-    """Run > Run All Cells, from the menu bar."""
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+def run_all(page, attempts: int = 3):
+    """Run > Run All Cells, from the menu bar; once the first cell has started (a click that lands while JupyterLab
+    is still settling can be lost: then the menu is used again)."""
+    for attempt in range(1, attempts + 1):
+        page.locator(".jp-NotebookPanel .jp-Cell").first.click()  # the notebook, not the file browser, has focus
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets.some(c =>"
+                                   " c.model.type === 'code' && (c.model.executionCount !== null ||"
+                                   " c.model.executionState === 'running'))", timeout=20_000)
+            return
+        except Exception:
+            if attempt == attempts:
+                raise
 
 
 def wait_until_run(page, timeout_s: float, poll=None) -> dict:
@@ -68,3 +79,30 @@ def wait_until_run(page, timeout_s: float, poll=None) -> dict:
         page.wait_for_timeout(500)
     raise TimeoutError(f"the notebook was still running after {timeout_s:.0f} s: "
                        f"{[c['source'][:60] for c in state(page)['cells'] if c.get('running')]}")
+
+
+def run_cell(page, index: int, timeout_s: float = 120):
+    """Click into a code cell and press Shift+Enter, then wait for its execution count."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function("([i]) => { const p = window.jupyterapp.shell.currentWidget; const c = p.content.widgets[i];"
+                           " const k = p.sessionContext.session.kernel;"
+                           " return c.model.executionCount !== null && k.status === 'idle'; }",
+                           arg=[index], timeout=timeout_s * 1000)
+    page.wait_for_timeout(300)  # let the last output render
+
+
+def type_into_cell(page, index: int, text: str):
+    """Replace a cell's code through its editor: select all, then insert the text as one input (a paste, so the
+    editor's auto-indent and bracket closing leave it as it is)."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(text)
+    typed = page.evaluate(f"() => window.jupyterapp.shell.currentWidget.content.widgets[{index}]"
+                          ".model.sharedModel.getSource()")
+    if typed != text:
+        raise AssertionError(f"the editor holds something else than what was typed into cell {index}:\n{typed[:300]}")
