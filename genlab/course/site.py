@@ -36,13 +36,15 @@ def render_page(notebook, title: str) -> str:
 
 
 def index_page(rows: list, profile: str) -> str:
+    budget = ("tiny budgets: the pictures are not meant to look good" if profile == "smoke"
+              else "the budgets a laptop CPU runs in minutes")
     items = "\n".join(f"<tr><td><a href='{html.escape(page)}'>{html.escape(lesson)}</a></td><td>{html.escape(title)}"
                       f"</td><td>{seconds:.0f} s</td><td>{'ran to the end' if not error else html.escape(error)}</td></tr>"
                       for lesson, title, page, seconds, error in rows)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>genlab: the lessons, executed</title></head>"
             f"<body style='font-family:sans-serif;max-width:60em;margin:2em auto'><h1>genlab: the lessons, executed</h1>"
             f"<p>Each solution notebook was run top to bottom in the <b>{profile}</b> profile on "
-            f"{time.strftime('%Y-%m-%d')} ({'tiny budgets: the pictures are not meant to look good' if profile == 'smoke' else 'the budgets a laptop CPU runs in minutes'}). "
+            f"{time.strftime('%Y-%m-%d')} ({budget}). "
             "Widgets show the picture they first drew; run the notebook to move them.</p>"
             f"<table border=1 cellpadding=6 style='border-collapse:collapse'><tr><th>lesson</th><th>title</th>"
             f"<th>run time</th><th>run</th></tr>\n{items}</table></body></html>\n")

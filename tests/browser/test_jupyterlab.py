@@ -9,11 +9,11 @@ import re
 import shutil
 import time
 
+import labpage
 import nbformat
 import pytest
 
 from genlab.course import build, grade
-import labpage
 
 # one xdist worker runs them all (make test uses --dist loadgroup): one JupyterLab server and one Chromium, not two
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -166,13 +166,13 @@ def test_live_plot_updates_in_place_with_a_progress_bar(lab, page, screenshots):
         seen["bar_texts"].update(now["bars"])
 
     labpage.run_all(page)
-    final = labpage.wait_until_run(page, timeout_s=60, poll=watch)
+    final = labpage.wait_until_run(page, timeout_s=300, poll=watch)  # 4 s when the machine is free
     watch(page)
     page.screenshot(path=screenshots / "live-plot.png")
     assert not final["cells"][0]["errors"], final["cells"][0]["errors"]
     assert seen["most_at_once"] == 1, f"the live plot showed {seen['most_at_once']} figures at once, not one in place"
     assert len(seen["pictures"]) >= 3, f"the live plot changed only {len(seen['pictures'])} times in 4 s"
-    running = [t for t in seen["bar_texts"] if re.search(r"img/s", t) and re.search(r"<00:0[1-9]", t)]
+    running = [t for t in seen["bar_texts"] if re.search(r"img/s", t) and re.search(r"<\d\d:\d\d", t)]
     assert running, f"no bar showed images/s and a remaining time while running: {sorted(seen['bar_texts'])}"
     assert any("2560/2560" in t for t in seen["bar_texts"]), "the bar does not count 40 steps x 64 images"
 
@@ -188,7 +188,8 @@ def test_feedback_shows_scores_per_cell_and_messages_but_no_hidden_code(page, sc
     build.release(lesson, course)
     answers = grade.apply_wrong_answer(grade.reference_answers(lesson), mistake)
     grade.submit(course, lesson, "student", grade.make_submission(lesson, answers))
-    nbgrader.autograde(course, lesson)
+    # nbgrader gives up on a cell whose output arrives more than 4 s after it finished; a busy CI machine can be slower
+    nbgrader.autograde(course, lesson, extra_args=["--Execute.iopub_timeout=60"])
     feedback = course / "feedback" / "student" / lesson / f"{lesson}.html"
     page.goto(feedback.as_uri())
     text = page.locator("body").inner_text()
