@@ -82,6 +82,6 @@ def test_outside_jupyter_the_live_plot_and_the_bar_are_text_lines(capsys):
             bar.update()
     printed = capsys.readouterr()
     assert "[run] step 4: loss=0.25" in printed.out and printed.out.count("\n") == 4
-    assert "128/128" in printed.err and "img/s" in printed.err, printed.err
+    assert "128/128" in printed.err and "img/s" in printed.err and bar.n == bar.total == 128, printed.err
     with pytest.raises(ValueError, match="batch_size"):
         train.progress(4, batch_size=0)

@@ -175,6 +175,8 @@ def test_live_plot_updates_in_place_with_a_progress_bar(lab, page, screenshots):
     running = [t for t in seen["bar_texts"] if re.search(r"img/s", t) and re.search(r"<\d\d:\d\d", t)]
     assert running, f"no bar showed images/s and a remaining time while running: {sorted(seen['bar_texts'])}"
     assert any("2560/2560" in t for t in seen["bar_texts"]), "the bar does not count 40 steps x 64 images"
+    filled = page.locator(".jp-OutputArea .widget-hprogress .progress-bar").first.evaluate("b => b.style.width")
+    assert filled == "100%", f"the finished bar is drawn {filled} full"
 
 
 def test_feedback_shows_scores_per_cell_and_messages_but_no_hidden_code(page, screenshots, tmp_path):
