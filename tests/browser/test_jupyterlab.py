@@ -119,7 +119,7 @@ def test_lesson_runs_in_jupyterlab_and_its_widgets_move(lab, page, screenshots, 
     assert not raw_bars, f"{lesson}: cells {raw_bars} print progress bars as text; in JupyterLab they are widgets"
     bars = page.locator(".jp-OutputArea .widget-hprogress")
     assert bars.count() >= 1, f"{lesson}: no progress bar widget"
-    training = page.locator(".jp-Notebook .jp-Cell", has=bars.first).locator(".jp-OutputArea")
+    training = page.locator(".jp-Notebook .jp-Cell", has=bars.first).first.locator(".jp-OutputArea")
     training.scroll_into_view_if_needed()
     training.screenshot(path=screenshots / f"{lesson}-training.png")  # the first training run: bar and live plot
     explorers = page.locator(".genlab-explorer")
@@ -129,7 +129,9 @@ def test_lesson_runs_in_jupyterlab_and_its_widgets_move(lab, page, screenshots, 
                  for s in _check_explorer(page, explorers.nth(n), lesson, n + 1, screenshots)]
     print(f"{lesson}: ran in {seconds:.0f} s in JupyterLab; {explorers.count()} widget(s), {len(latencies)} moves, "
           f"picture redrawn after {min(latencies):.2f}-{max(latencies):.2f} s (debounce included)")
-    assert max(latencies) < 3.0, f"{lesson}: a widget took {max(latencies):.1f} s to redraw; keep render() light"
+    # 0.4-0.6 s on the idle 2-core machine (0.15 s of it the debounce); up to 4 s seen while others' jobs starved the
+    # kernel. The bound catches a render that recomputes a network's worth of work, not a slow machine.
+    assert max(latencies) < 10.0, f"{lesson}: a widget took {max(latencies):.1f} s to redraw; keep render() light"
 
 
 LIVE_PLOT_CELL = """\
@@ -202,11 +204,10 @@ def test_feedback_shows_scores_per_cell_and_messages_but_no_hidden_code(page, sc
     lost = [grade_id for grade_id, (score, top) in nbgrader.scores(course, lesson)["student"]["cells"].items()
             if score < top]
     assert lost, f"the mistake {mistake['why']!r} lost no points"
-    first_lost = page.locator(f"[id='{lost[0]}']").first
-    first_lost.scroll_into_view_if_needed()
+    page.locator(f"a[name='{lost[0]}']").first.evaluate("a => a.scrollIntoView()")  # nbgrader's anchor per graded cell
     page.screenshot(path=screenshots / "feedback-lost-cell.png")
     leaked = [line for line in build.hidden_test_lines(lesson) if line.strip() and line.strip() in text]
     assert not leaked, f"the feedback shows hidden test code: {leaked[:3]}"
     assert "hidden tests ran here" in text, "a judged cell should say where its hidden tests ran"
-    errors = page.locator(".output_error, .output_stderr, [data-mime-type='application/vnd.jupyter.stderr']")
-    assert errors.count() >= 1 and errors.first.is_visible(), "the message of the failed check is not visible"
+    message = page.locator(".output_error").first
+    assert message.is_visible() and "expected" in message.inner_text(), "the failed check's message is not visible"
