@@ -112,6 +112,10 @@ def setup(lesson: str) -> torch.device:
     print(describe())
     for name in LESSON_DATASETS.get(lesson, ()):
         print(f"data: {data.where(name)}")
+    if lesson not in LESSON_DATASETS:  # a new lesson not in the table yet: at least say where data is looked for
+        root = os.environ.get("GENLAB_DATA")
+        print(f"data: {'GENLAB_DATA=' + root if root else 'the user cache ' + str(cache_dir())} (a stand-in is "
+              f"announced in one line where a dataset is missing; list {lesson}'s datasets in config.LESSON_DATASETS)")
     print(f"{lesson}: {_expected_time(lesson, chosen)}")
     try:
         from IPython import get_ipython
