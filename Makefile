@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test build grade run lint clean
+.PHONY: venv demo test test-browser site build grade run lint clean
 
 venv: $(STAMP)
 
@@ -18,8 +18,14 @@ $(STAMP): requirements.txt pyproject.toml
 demo: venv        ## build, run every lesson (smoke), autograde made-up submissions, write reports/demo.html
 	$(PY) -m genlab demo
 
-test: venv        ## the whole test suite (CI runs this)
-	$(PY) -m pytest -n 2
+test: venv        ## the whole test suite (CI runs this); the browser tests skip, in one line, without Chromium
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test-browser: venv  ## only the JupyterLab-in-Chromium tests (apt-get install chromium); screenshots in reports/browser/
+	$(PY) -m pytest tests/browser
+
+site: venv        ## the solutions, executed, as HTML under site/ (open site/index.html): make site [PROFILE=cpu] [LESSONS="01 02"]
+	$(PY) -m genlab site $(LESSONS) --profile $(or $(PROFILE),smoke)
 
 build: venv       ## lessons/*.py -> starter/ and solutions/
 	$(PY) -m genlab build
@@ -35,4 +41,4 @@ lint: venv
 	$(PY) -m ruff check genlab tests scripts benchmarks autograder
 
 clean:
-	rm -rf reports autograder/source autograder/release autograder/gradebook.db
+	rm -rf reports site autograder/source autograder/release autograder/gradebook.db

@@ -85,6 +85,15 @@ MEASURED_SECONDS = {
 }
 
 
+# The datasets each lesson loads, so that its first cell can say where each comes from before any is read.
+LESSON_DATASETS = {
+    "01_autoencoders_vae": ("MNIST", "FashionMNIST"),
+    "02_gan": ("MNIST",),
+    "03_dcgan": ("MNIST", "CIFAR10"),
+    "04_cgan": ("FashionMNIST",),
+}
+
+
 def _expected_time(lesson: str, chosen: str) -> str:
     seconds = MEASURED_SECONDS.get(lesson, {}).get(chosen)
     if seconds is None:
@@ -98,10 +107,15 @@ def setup(lesson: str) -> torch.device:
     that turns cells needing an unfinished exercise into a one-line notice. Returns the device to train on."""
     seed_everything(0)
     chosen = profile()
-    data_root = os.environ.get("GENLAB_DATA")
+    from genlab import data  # here, not at the top: genlab.data imports this module
+
     print(describe())
-    print(f"data: {'GENLAB_DATA=' + data_root if data_root else 'the user cache ' + str(cache_dir())} "
-          "(a stand-in is announced in one line where a dataset is missing)")
+    for name in LESSON_DATASETS.get(lesson, ()):
+        print(f"data: {data.where(name)}")
+    if lesson not in LESSON_DATASETS:  # a new lesson not in the table yet: at least say where data is looked for
+        root = os.environ.get("GENLAB_DATA")
+        print(f"data: {'GENLAB_DATA=' + root if root else 'the user cache ' + str(cache_dir())} (a stand-in is "
+              f"announced in one line where a dataset is missing; list {lesson}'s datasets in config.LESSON_DATASETS)")
     print(f"{lesson}: {_expected_time(lesson, chosen)}")
     try:
         from IPython import get_ipython

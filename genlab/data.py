@@ -272,6 +272,24 @@ def _download(spec: _Spec, name: str, split: str):
     return _find(spec, cache, split), None
 
 
+def where(name: str) -> str:
+    """Where load(name) would find the training split, without reading or downloading it: a short phrase that says
+    "real" or "STAND-IN" (what a lesson's first cell prints)."""
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}.")
+    spec = DATASETS[name]
+    env_root = os.environ.get("GENLAB_DATA")
+    if env_root and Path(env_root).expanduser().is_dir() and _find(spec, Path(env_root).expanduser(), "train"):
+        return f"{name}: real, from GENLAB_DATA={env_root}"
+    cache = config.cache_dir() / "data"
+    if _find(spec, cache, "train"):
+        return f"{name}: real, from {cache}"
+    if os.environ.get("GENLAB_OFFLINE") or name in _failed_downloads:
+        return f"{name}: STAND-IN ({spec.standin_text}); set GENLAB_DATA to a folder with {spec.layouts}"
+    return (f"{name}: not here yet, downloaded into {cache} on first use if the network allows, else a STAND-IN "
+            f"({spec.standin_text})")
+
+
 def load(name: str, split: str = "train", root=None, download: bool = True) -> ImageData:
     """Load a dataset by name ('MNIST', 'FashionMNIST', 'CIFAR10') as ImageData with images in [0, 1]."""
     if name not in DATASETS:

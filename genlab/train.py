@@ -9,9 +9,28 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 
-def progress(total: int, desc: str = "training", **kwargs):
-    """A tqdm bar that renders as a widget in Jupyter and as text elsewhere; use bar.update(), bar.set_postfix()."""
-    return tqdm(total=total, desc=desc, dynamic_ncols=True, mininterval=1.0, **kwargs)
+class _ImageBar(tqdm):
+    """A bar that counts images while the training loop calls update() once a step. (tqdm's own unit_scale would
+    scale the text but not the notebook widget, which then stops at 1/batch_size of its length.)"""
+
+    def __init__(self, *args, images_per_step: int, **kwargs):
+        self.images_per_step = images_per_step
+        super().__init__(*args, **kwargs)
+
+    def update(self, n=1):
+        return super().update(n * self.images_per_step)
+
+
+def progress(total: int, desc: str = "training", batch_size: int | None = None, **kwargs):
+    """A tqdm bar over `total` steps: a widget in Jupyter, text lines elsewhere; use bar.update() once a step and
+    bar.set_postfix(...). With batch_size it counts images, so its rate reads in images/s (comparable across batch
+    sizes and machines); either way it shows the elapsed and remaining time."""
+    settings = {"desc": desc, "unit": " step", "dynamic_ncols": True, "mininterval": 1.0, **kwargs}
+    if batch_size is None:
+        return tqdm(total=total, **settings)
+    if batch_size <= 0:
+        raise ValueError(f"progress: batch_size must be a positive number of images per step, got {batch_size}.")
+    return _ImageBar(total=total * batch_size, images_per_step=batch_size, **{**settings, "unit": " img"})
 
 
 class History:

@@ -106,7 +106,7 @@ def train(model, loss_fn, steps, title, keys, preview=None, seed=0):
     history, live = History(), LivePlot(keys, title=title, min_seconds=3.0, smooth=5)
     log_every = max(1, steps // 200)
     start = time.time()
-    with progress(steps, desc=title) as bar:
+    with progress(steps, desc=title, batch_size=BUDGET.batch) as bar:
         for step in range(1, steps + 1):
             loss, logs = loss_fn(model, next(batches))
             optimizer.zero_grad(set_to_none=True)

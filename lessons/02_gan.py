@@ -39,7 +39,6 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from IPython.display import display
 from torch import nn
 
 from genlab import config, data, grading, metrics, viz
@@ -1125,7 +1124,7 @@ history = History()
 live = viz.LivePlot(["loss_d", "loss_g", "d_real", "d_fake"], title="GAN on MNIST", min_seconds=BUDGET.plot_seconds)
 
 start = time.perf_counter()
-bar = progress(BUDGET.steps, desc="GAN")
+bar = progress(BUDGET.steps, desc="GAN", batch_size=BUDGET.batch_size)
 with threads(1 if device.type == "cpu" else torch.get_num_threads()):
     for step in range(1, BUDGET.steps + 1):
         stats = train_step(G, D, opt_g, opt_d, next(batches), LATENT_DIM, noise_generator)
@@ -1339,30 +1338,24 @@ for name, (_, scores, norms) in walks.items():
 # %%
 # needs: walks (the cell above)
 def latent_walk_widget():
-    """A slider for t and a choice of direction; shows G(z0 + t u) and the point on D's score curve."""
-    slider = widgets.FloatSlider(value=0.0, min=float(path_t[0]), max=float(path_t[-1]), step=float(path_t[1] - path_t[0]),
-                                 description="t")
-    choice = widgets.ToggleButtons(options=list(walks), description="direction")
-    output = widgets.Output()
+    """A slider for t and a choice of direction; shows G(z0 + t u) beside the point on D's score curve."""
+    controls = {"direction": widgets.ToggleButtons(options=list(walks), description="direction"),
+                "t": widgets.FloatSlider(value=0.0, min=float(path_t[0]), max=float(path_t[-1]),
+                                         step=float(path_t[1] - path_t[0]), description="t")}
 
-    def redraw(_change=None):
-        images, scores, norms = walks[choice.value]
-        i = int(torch.argmin((path_t - slider.value).abs()))
-        fig, (ax_image, ax_curve) = plt.subplots(1, 2, figsize=(8, 3), gridspec_kw={"width_ratios": [1, 2]})
-        viz.show_images(images[i:i + 1], nrow=1, ax=ax_image, title=f"D = {scores[i]:.3f}, |z| = {norms[i]:.1f}")
+    def render(direction, t):
+        images, scores, norms = walks[direction]  # computed once above: moving the slider only draws
+        i = int(torch.argmin((path_t - t).abs()))
+        fig, (ax_image, ax_curve) = plt.subplots(1, 2, figsize=(6.4, 2.6), gridspec_kw={"width_ratios": [1, 2]},
+                                                 layout="constrained")
+        viz.show_images(images[i:i + 1], nrow=1, ax=ax_image)
         ax_curve.plot(path_t, scores)
         ax_curve.plot(path_t[i], scores[i], "o", color="C3")
         ax_curve.set_xlabel("t")
         ax_curve.set_ylabel("D(G(z))")
-        with output:
-            output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        return fig, f"D(G(z0 + t u)) = {scores[i]:.3f}, |z| = {norms[i]:.1f}"
 
-    slider.observe(redraw, names="value")
-    choice.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([choice, slider, output])
+    return viz.explorer(render, controls)
 
 
 latent_walk_widget()

@@ -1183,33 +1183,23 @@ plt.show()
 # %%
 # needs: train_dcgan (Exercise 5), Generator (Exercise 2)
 import ipywidgets as widgets  # noqa: E402
-from IPython.display import display  # noqa: E402
 
 
 def interpolation_widget(G, latent_dim=LATENT_DIM):
     """Sliders: seeds of the two end codes and the position t between them; shows G(z(t)) and the judge's verdict."""
-    seed_a = widgets.IntSlider(value=0, min=0, max=99, description="seed a")
-    seed_b = widgets.IntSlider(value=1, min=0, max=99, description="seed b")
-    position = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="t")
-    output = widgets.Output()
+    controls = {"seed_a": widgets.IntSlider(value=0, min=0, max=99, description="seed a"),
+                "seed_b": widgets.IntSlider(value=1, min=0, max=99, description="seed b"),
+                "t": widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="t")}
 
-    def redraw(_change=None):
-        z_a = sample_noise(1, latent_dim, device, torch.Generator().manual_seed(seed_a.value))
-        z_b = sample_noise(1, latent_dim, device, torch.Generator().manual_seed(seed_b.value))
-        image = generate(G, (1 - position.value) * z_a + position.value * z_b)
+    def render(seed_a, seed_b, t):
+        z_a = sample_noise(1, latent_dim, device, torch.Generator().manual_seed(seed_a))
+        z_b = sample_noise(1, latent_dim, device, torch.Generator().manual_seed(seed_b))
+        image = generate(G, (1 - t) * z_a + t * z_b)
         with torch.no_grad():
             probs = classifier(image.to(device)).softmax(1)[0].cpu()
-        fig = viz.show_images(image, nrow=1, title=f"judge: {probs.argmax().item()} ({probs.max():.0%})")
-        fig.set_size_inches(3, 3.3)
-        with output:
-            output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        return image, f"judge: {probs.argmax().item()} ({probs.max():.0%})"
 
-    for slider in (seed_a, seed_b, position):
-        slider.observe(redraw, names="value")
-    redraw()
-    return widgets.HBox([widgets.VBox([seed_a, seed_b, position]), output])
+    return viz.explorer(render, controls, width=168)
 
 
 interpolation_widget(G_ema)

@@ -41,7 +41,6 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from IPython.display import display
 from torch import nn
 
 from genlab import assets, config, data, grading, metrics, viz
@@ -877,7 +876,7 @@ def train_cgan(discriminator_class, steps, title, seed=0, live_plot=True):
     live = viz.LivePlot(["loss_d", "loss_g", "d_real", "d_fake", "label_gap"], title=title,
                         min_seconds=BUDGET.plot_seconds) if live_plot else None
     start = time.perf_counter()
-    bar = progress(steps, desc=title)
+    bar = progress(steps, desc=title, batch_size=BUDGET.batch_size)
     for step in range(1, steps + 1):
         real, real_labels = next(batches)
         stats = conditional_train_step(G, D, opt_g, opt_d, real, real_labels, LATENT_DIM, noise_generator)
@@ -1076,28 +1075,21 @@ print(f"true label scored highest among the 10: projection D {swap_accuracy_proj
 widget_z0 = torch.randn(1, LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(device)
 widget_direction = torch.randn(1, LATENT_DIM, generator=torch.Generator().manual_seed(8)).to(device)
 widget_direction = widget_direction / widget_direction.norm()
-class_choice = widgets.Dropdown(options=[(name, c) for c, name in enumerate(CLASS_NAMES)], value=0, description="class")
-position = widgets.FloatSlider(value=0.0, min=-6.0, max=6.0, step=0.25, description="t along u")
-widget_output = widgets.Output()
 
 
-def redraw(_change=None):
-    z = widget_z0 + position.value * widget_direction
-    chosen = generate(G, z, torch.tensor([class_choice.value], device=device))
+def render_class_walk(label, t):
+    z = widget_z0 + t * widget_direction
+    chosen = generate(G, z, torch.tensor([label], device=device))
     strip = generate(G, z.repeat(NUM_CLASSES, 1), torch.arange(NUM_CLASSES, device=device))
-    fig, (ax_big, ax_strip) = plt.subplots(1, 2, figsize=(9, 2.4), gridspec_kw={"width_ratios": [1, 4]})
-    viz.show_images(chosen, nrow=1, ax=ax_big, title=f"{CLASS_NAMES[class_choice.value]}, t = {position.value:+.2f}")
+    fig, (ax_big, ax_strip) = plt.subplots(1, 2, figsize=(7.5, 2.0), gridspec_kw={"width_ratios": [1, 4]})
+    viz.show_images(chosen, nrow=1, ax=ax_big, title=CLASS_NAMES[label])
     viz.show_images(strip, nrow=10, ax=ax_strip, title="the same z(t), all ten classes")
-    with widget_output:
-        widget_output.clear_output(wait=True)
-        display(fig)
-    plt.close(fig)
+    return fig, f"{CLASS_NAMES[label]}, t = {t:+.2f}"
 
 
-class_choice.observe(redraw, names="value")
-position.observe(redraw, names="value")
-redraw()
-widgets.VBox([widgets.HBox([class_choice, position]), widget_output])
+viz.explorer(render_class_walk, {
+    "label": widgets.Dropdown(options=[(name, c) for c, name in enumerate(CLASS_NAMES)], value=0, description="class"),
+    "t": widgets.FloatSlider(value=0.0, min=-6.0, max=6.0, step=0.25, description="t along u")})
 
 # %% [markdown]
 # ## 10. Experiment: concatenation or projection?

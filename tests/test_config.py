@@ -68,4 +68,5 @@ def test_setup_announces_the_measured_time_of_a_lesson(capsys, monkeypatch):
         monkeypatch.setenv("GENLAB_PROFILE", profile)
         config.setup("02_gan")
         printed = capsys.readouterr().out
-        assert f"02_gan: {expected}" in printed and f"profile={profile}" in printed and "data:" in printed, printed
+        assert f"02_gan: {expected}" in printed and f"profile={profile}" in printed, printed
+        assert "data: MNIST: " in printed, f"the first cell must say where the lesson's data comes from:\n{printed}"

@@ -165,3 +165,16 @@ def test_image_folder_composites_transparent_pixels_on_white(tmp_path):
 def test_twemoji_folder_ships_real_images():
     folder = data.twemoji_folder()
     assert len(list(folder.glob("*.png"))) >= 4000
+
+
+def test_where_says_real_or_standin_without_loading(offline, tmp_path, monkeypatch, capsys):
+    assert data.where("MNIST").startswith("MNIST: STAND-IN (the 5,000 real MNIST digits")
+    _fake_mnist(tmp_path / "lab", n=3)
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "lab"))
+    assert data.where("MNIST") == f"MNIST: real, from GENLAB_DATA={tmp_path / 'lab'}"
+    assert data.where("FashionMNIST").startswith("FashionMNIST: STAND-IN (synthetic grey shapes")
+    monkeypatch.delenv("GENLAB_OFFLINE")
+    assert data.where("CIFAR10").startswith("CIFAR10: not here yet, downloaded into")
+    assert capsys.readouterr().out == "", "where() must not load (a load of a missing set prints its stand-in line)"
+    with pytest.raises(data.DataError, match="known: MNIST"):
+        data.where("mnist")

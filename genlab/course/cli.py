@@ -1,4 +1,4 @@
-"""`genlab` command line: build the course, run lessons, grade submissions, the demo, data status."""
+"""`genlab` command line: build the course, run lessons, grade submissions, the demo, the static site, data status."""
 
 import argparse
 import sys
@@ -29,6 +29,10 @@ def main(argv=None):
 
     p = commands.add_parser("demo", help="build, run every lesson (smoke), autograde made-up submissions, report")
     p.add_argument("lessons", nargs="*")
+
+    p = commands.add_parser("site", help="execute the solutions and render them as HTML pages under site/")
+    p.add_argument("lessons", nargs="*")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "gpu"])
 
     p = commands.add_parser("data", help="show where each dataset is found (downloads it if missing and online)")
     p.add_argument("names", nargs="*", default=["MNIST", "FashionMNIST", "CIFAR10"])
@@ -70,6 +74,10 @@ def main(argv=None):
         from genlab.course import demo
 
         return demo.demo(args.lessons)
+    elif args.command == "site":
+        from genlab.course import site
+
+        return site.build_site(args.lessons, args.profile)
     elif args.command == "data":
         from genlab import data
 
