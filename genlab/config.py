@@ -91,6 +91,7 @@ LESSON_DATASETS = {
     "02_gan": ("MNIST",),
     "03_dcgan": ("MNIST", "CIFAR10"),
     "04_cgan": ("FashionMNIST",),
+    "05_gan_losses": ("FashionMNIST",),
 }
 
 
