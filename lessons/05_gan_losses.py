@@ -1383,7 +1383,7 @@ def render_toy(mixture_name, loss_name, snapshot):
 viz.explorer(render_toy, {
     "mixture_name": widgets.Dropdown(options=list(MIXTURES), description="mixture"),
     "loss_name": widgets.Dropdown(options=list(LOSSES), description="loss"),
-    "snapshot": widgets.IntSlider(value=3, min=0, max=3, description="snapshot")})
+    "snapshot": widgets.IntSlider(value=0, min=0, max=3, description="snapshot")})
 
 # %% [markdown]
 # ## 11. Images: the same DCGAN, four losses
