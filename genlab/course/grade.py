@@ -15,17 +15,20 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from genlab.course import build, course_config, exports, grading_status, nbgrader, parallel, roster
+from genlab.course import build, course_config, exports, grading_status, guarded_cells, nbgrader, parallel, roster
 
 WRONG_ANSWERS_DIR = nbgrader.COURSE_DIR / "wrong_answers"
 
 
 class HideHiddenTests(Preprocessor):
-    """For feedback: drop hidden-test code from test cells and cut tracebacks that would quote it to one line."""
+    """For feedback: drop hidden-test code from test cells and cut tracebacks that would quote it to one line; drop the
+    lines the grader added (genlab.course.guarded_cells)."""
 
     enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.source = guarded_cells.without_added_lines(cell.source)
         if cell.cell_type == "code" and build.HIDDEN_MARKERS[0] in cell.source:
             cell.source = build.without_hidden_tests(cell.source) + "\n# (hidden tests ran here; their code is not shown)"
             for output in cell.get("outputs", []):
