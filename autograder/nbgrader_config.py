@@ -12,7 +12,7 @@ from nbgrader.converters import Autograde
 from nbgrader.preprocessors import GetGrades
 
 from genlab.course import course_config
-from genlab.course import sandbox
+from genlab.course import guard, sandbox
 from genlab.course.grade import HideHiddenTests
 from genlab.course.guarded_cells import GuardTestCells
 from genlab.course.nbgrader import gradebook_url
@@ -31,6 +31,8 @@ c.Exchange.root = os.path.join(here, "exchange")
 # the sandbox: no network, the course's secrets hidden, an unprivileged user (genlab.course.sandbox; GENLAB_SANDBOX).
 c.Execute.kernel_name = "python3"
 sandbox.configure(c, here)
+# Hidden tests draw their seeded inputs from the course secret ([hidden_tests] in course.toml), when there is one.
+os.environ[guard.SEED_KEY_VARIABLE] = course_config.hidden_seed_key(here)
 # Before a submission runs, every test cell gets a first line restoring the captured checks and per-course seeds in
 # its hidden blocks (genlab.course.guard); answers that reach for the interpreter are flagged in review/.
 # (nbgrader ignores a config file that raises, so `genlab grade` checks that the line is there: see parallel.grade_one)

@@ -20,6 +20,7 @@ turns the sandbox off. The guard (genlab.course.guard) runs either way.
 """
 
 import ctypes
+import functools
 import json
 import os
 import pwd
@@ -30,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from genlab.config import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[2]  # as genlab.config has it, without importing torch (every kernel start)
 
 KERNEL_NAME = "genlab-sandbox"
 MODE_VARIABLE = "GENLAB_SANDBOX"  # auto (default) | required | off
@@ -90,8 +91,9 @@ def unshare_command() -> list:
     return ["unshare", "--net", "--mount", *([] if root else ["--user", "--map-root-user"]), "--"]
 
 
+@functools.lru_cache(maxsize=None)
 def probe() -> str:
-    """'' when the sandbox works here, else why not: runs the whole set-up once, with a throw-away kernel folder."""
+    """(Once per process) '' when the sandbox works here, else why not: runs the whole set-up once, with a throw-away kernel folder."""
     if not shutil.which("unshare"):
         return "`unshare` (util-linux) is not installed"
     with tempfile.TemporaryDirectory(prefix="genlab-probe-") as folder:
@@ -276,6 +278,10 @@ def inside(connection_file: str, workdir: str):
     copy.write_text(json.dumps(info))
     enter(Path(course) if course else None, Path(workdir), private)
     env = drop_privileges([private, Path(workdir)])
+    for name in list(os.environ):  # the kernel has no use for the gradebook's URL (a password?) or credentials
+        if name.startswith("PG") or name == "GENLAB_GRADEBOOK_URL" or any(
+                word in name.upper() for word in ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL")):
+            del os.environ[name]
     os.chdir(workdir)
     os.environ.update(env)
     os.execv(sys.executable, kernel_command(str(copy)))
