@@ -135,7 +135,8 @@ def test_overridden_or_monkeypatched_checks_earn_nothing(graded):
     assert _earned(graded["cells"]["overrider"]) == {"test_helper": 0.0, "test_torch": 0.0, "test_hidden": 0.0}
     page = (graded["course"] / "feedback" / "overrider" / "guarded" / "guarded.html").read_text()
     assert "restored what earlier cells had changed" in page and "check_close" in page
-    assert guarded_cells.GUARD_LINE.split("(")[0] not in page, "the grader's own lines are not in the feedback"
+    assert "Tensor.__eq__" in page and "torch.allclose" in page
+    assert "genlab.course.guard" not in page, "the grader's own lines are not in the feedback, nor in tracebacks"
 
 
 def test_student_code_cannot_reach_the_secrets_the_network_or_the_grader(graded):
@@ -177,10 +178,12 @@ def test_the_guard_puts_back_what_a_cell_changed():
         torch.allclose = lambda *args, **kwargs: True
         namespace["check_close"] = lambda *args, **kwargs: None
         namespace["torch"] = object()
+        torch.Tensor.__eq__ = lambda self, other: True
         changed = guard.restore(namespace)
+        assert "__eq__" not in vars(torch.Tensor) and not bool(torch.zeros(1) == torch.ones(1))
         assert torch.allclose is original_allclose and namespace["torch"] is torch
         assert namespace["check_close"] is guard._captured["grading"]["check_close"]
-        assert {"torch.allclose", "check_close", "torch"} <= set(changed)
+        assert {"torch.allclose", "check_close", "torch", "Tensor.__eq__"} <= set(changed)
         assert guard.restore(namespace) == [], "nothing changed since: nothing restored"
     finally:
         torch.allclose, guard._captured = original_allclose, original_check

@@ -169,3 +169,14 @@ def test_slurm_array_grades_one_submission_per_task_then_exports(slurm_cluster, 
     assert len(outcomes) == 3 and all(o["gpu"] in ("0", "1") for o in outcomes), "each task got one GPU of two"
     assert len({o["job"] for o in outcomes}) == 3, "one array task per submission"
     assert sorted(p.name for p in run_dir.glob("task-*.out")) == ["task-0.out", "task-1.out", "task-2.out"]
+
+
+def test_task_time_limits_and_a_missing_sbatch(tmp_path, monkeypatch):
+    from genlab.course import slurm
+
+    assert slurm.task_time_limit(None) == "02:00:00", "no --timeout: two hours, the per-cell limit still applies"
+    assert slurm.task_time_limit(900) == "00:32:00", "two attempts of 15 min plus 2 min of start-up"
+    assert slurm.task_time_limit(3600) == "02:02:00"
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SystemExit, match="--slurm needs `sbatch` on PATH"):
+        slurm.submit(probe_course(tmp_path / "course"))

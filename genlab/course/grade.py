@@ -30,6 +30,9 @@ class HideHiddenTests(Preprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":
             cell.source = guarded_cells.without_added_lines(cell.source)
+            for output in cell.get("outputs", []):  # a traceback quotes the guard line as line 1 of the cell
+                if output.output_type == "error":
+                    output.traceback = [guarded_cells.without_added_lines_quoted(frame) for frame in output.traceback]
         if cell.cell_type == "code" and build.HIDDEN_MARKERS[0] in cell.source:
             cell.source = build.without_hidden_tests(cell.source) + "\n# (hidden tests ran here; their code is not shown)"
             for output in cell.get("outputs", []):

@@ -88,6 +88,13 @@ def restore(namespace: dict) -> list:
             changed.append(f"sys.modules[{name!r}]")
     for owner, originals in _captured["objects"]:
         current = vars(owner)
+        if isinstance(owner, type):  # a method added to a class shadows the inherited one: `Tensor.__eq__ = ...`
+            for name in [n for n in current if n not in originals]:
+                try:
+                    delattr(owner, name)
+                    changed.append(f"{owner.__name__}.{name}")
+                except (AttributeError, TypeError):
+                    pass
         for name, value in originals.items():
             if current.get(name, _captured) is not value:
                 try:

@@ -38,6 +38,12 @@ def without_added_lines(source: str) -> str:
     return "\n".join(line for line in source.split("\n") if line.strip() not in ADDED_LINES)
 
 
+def without_added_lines_quoted(traceback_frame: str) -> str:
+    """A traceback frame (with ANSI colours) without the lines quoting the grader's added lines."""
+    return "\n".join(line for line in traceback_frame.split("\n")
+                     if "genlab.course.guard" not in line and "[grader] course seeds" not in line)
+
+
 def guard_source(source: str) -> str:
     """A graded test cell's source as executed: the guard line first, seed switches around each hidden block."""
     lines = []

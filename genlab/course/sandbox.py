@@ -44,6 +44,7 @@ SOCKET_DIRS = ("/run/postgresql", "/var/run/postgresql", "/run/munge", "/var/run
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWUSER = 0x10000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -97,7 +98,8 @@ def probe() -> str:
     if not shutil.which("unshare"):
         return "`unshare` (util-linux) is not installed"
     with tempfile.TemporaryDirectory(prefix="genlab-probe-") as folder:
-        run = subprocess.run([*unshare_command(), sys.executable, "-m", "genlab.course.sandbox", "--probe", folder],
+        run = subprocess.run([*unshare_command(), sys.executable, "-m", "genlab.course.sandbox", "--probe", folder,
+                              "root" if os.geteuid() == 0 else "userns"],
                              capture_output=True, text=True, timeout=60)
     if run.returncode != 0:
         return (run.stderr.strip().splitlines() or [f"unshare exited {run.returncode}"])[-1][:300]
@@ -221,15 +223,28 @@ def enter(course_dir: Path | None, workdir: Path, private: Path) -> None:
         subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True)
 
 
-def drop_privileges(writable: list) -> dict:
-    """As root: become the kernel user, owning only the folders it must write; no setuid way back. Returns the
-    environment changes (HOME in the private tmp)."""
+def _lock_mounts():
+    """In a user namespace the kernel would be root over its own mounts and could unmount what hides the secrets.
+    One more user namespace (same uid, mapped) takes that away: the mount namespace belongs to the parent one, so
+    CAP_SYS_ADMIN here no longer covers it, and the mounts inherited are locked together."""
+    uid, gid = os.getuid(), os.getgid()
+    if _libc.unshare(CLONE_NEWUSER) != 0:
+        raise SandboxError(f"unshare(CLONE_NEWUSER) failed: {os.strerror(ctypes.get_errno())}")
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+
+
+def drop_privileges(writable: list, as_root: bool) -> dict:
+    """As root: become the kernel user, owning only the folders it must write; no setuid way back. In a user
+    namespace (grading as another user): lock the mounts instead. Returns the environment changes (HOME in the
+    private tmp)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     home = Path(tempfile.gettempdir()) / "home"
     home.mkdir(exist_ok=True)
     env = {"HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"), "TMPDIR": str(Path(tempfile.gettempdir()))}
-    if os.geteuid() == 0:
+    if as_root:
         user = _kernel_user()
         for folder in [home, *writable]:
             for root, dirs, files in os.walk(folder):
@@ -240,6 +255,8 @@ def drop_privileges(writable: list) -> dict:
         os.setgid(user.pw_gid)
         os.setuid(user.pw_uid)
         env["USER"] = env["LOGNAME"] = user.pw_name
+    else:
+        _lock_mounts()
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise SandboxError("prctl(PR_SET_NO_NEW_PRIVS) failed")
     return env
@@ -263,21 +280,21 @@ def outside(connection_file: str):
             why = check.stderr.strip()[-300:] if check.returncode else ""
         if not why:
             os.execvp("unshare", [*unshare_command(), sys.executable, "-m", "genlab.course.sandbox", "--inside",
-                                  connection_file, os.getcwd()])
+                                  connection_file, os.getcwd(), "root" if os.geteuid() == 0 else "userns"])
         if chosen == "required":
             raise SystemExit(f"[genlab sandbox] namespaces unavailable ({why}) and {MODE_VARIABLE}=required")
         _warn(f"WARNING: namespaces unavailable ({why}): this kernel has the network and the grader's rights")
     os.execv(sys.executable, kernel_command(connection_file))
 
 
-def inside(connection_file: str, workdir: str):
+def inside(connection_file: str, workdir: str, how: str):
     course = os.environ.get(COURSE_VARIABLE)
     info = json.loads(Path(connection_file).read_text())
     private = Path(info["ip"]).parent if info.get("transport") == "ipc" else Path(tempfile.mkdtemp())
     copy = private / "connection.json"  # the original sits in the grader's runtime folder, which is hidden
     copy.write_text(json.dumps(info))
     enter(Path(course) if course else None, Path(workdir), private)
-    env = drop_privileges([private, Path(workdir)])
+    env = drop_privileges([private, Path(workdir)], as_root=how == "root")
     for name in list(os.environ):  # the kernel has no use for the gradebook's URL (a password?) or credentials
         if name.startswith("PG") or name == "GENLAB_GRADEBOOK_URL" or any(
                 word in name.upper() for word in ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL")):
@@ -287,13 +304,13 @@ def inside(connection_file: str, workdir: str):
     os.execv(sys.executable, kernel_command(str(copy)))
 
 
-def probe_inside(folder: str):
+def probe_inside(folder: str, how: str):
     """`--probe`: the set-up of `inside`, without a kernel, to learn whether it works here."""
     work, private = Path(folder) / "work", Path(folder) / "private"
     work.mkdir()
     private.mkdir()
     enter(None, work, private)
-    drop_privileges([work, private])
+    drop_privileges([work, private], as_root=how == "root")
     (work / "written").write_text("ok")
 
 
@@ -301,9 +318,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["--inside"]:
-            inside(argv[1], argv[2])
+            inside(argv[1], argv[2], argv[3])
         elif argv[:1] == ["--probe"]:
-            probe_inside(argv[1])
+            probe_inside(argv[1], argv[2])
         else:
             outside(argv[-1])
     except SandboxError as error:
