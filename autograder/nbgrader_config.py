@@ -11,8 +11,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import GetGrades
 
-from genlab.course import course_config
-from genlab.course import guard, sandbox
+from genlab.course import course_config, guard, sandbox
 from genlab.course.grade import HideHiddenTests
 from genlab.course.guarded_cells import GuardTestCells
 from genlab.course.nbgrader import gradebook_url

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_markdown_cell
+from test_grading_at_scale import RIGHT, WRONG, points, probe_course
 
 from genlab.course import cli, nbgrader
-from test_grading_at_scale import RIGHT, WRONG, points, probe_course
 
 AS_STUDENT = ("import sys, nbgrader.utils, nbgrader.apps.nbgraderapp as app; "
               "nbgrader.utils.get_osusername = lambda: 'jovyan'; sys.argv = ['nbgrader', *sys.argv[1:]]; app.main()")

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_grading_at_scale import KILLER, RIGHT, WRONG, points, postgres, probe_course, submit_probe  # noqa: F401
 
 from genlab.course import cli, nbgrader
-from test_grading_at_scale import KILLER, RIGHT, WRONG, points, postgres, probe_course, submit_probe  # noqa: F401
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 
@@ -145,7 +145,7 @@ PartitionName=grade Nodes={host} Default=YES MaxTime=INFINITE State=UP
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_slurm_array_grades_one_submission_per_task_then_exports(slurm_cluster, postgres, tmp_path, monkeypatch):
+def test_slurm_array_grades_one_submission_per_task_then_exports(slurm_cluster, postgres, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("SLURM_CONF", slurm_cluster["SLURM_CONF"])
     monkeypatch.setenv(nbgrader.GRADEBOOK_URL_VARIABLE, postgres)  # the tasks inherit it (--export=ALL)
     course = probe_course(tmp_path / "course")

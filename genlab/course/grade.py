@@ -15,8 +15,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from genlab.course import (build, course_config, exports, grading_status, guarded_cells, nbgrader, parallel, roster,
-                           sandbox)
+from genlab.course import build, course_config, exports, grading_status, guarded_cells, nbgrader, parallel, roster, sandbox
 
 WRONG_ANSWERS_DIR = nbgrader.COURSE_DIR / "wrong_answers"
 

@@ -94,7 +94,8 @@ def unshare_command() -> list:
 
 @functools.lru_cache(maxsize=None)
 def probe() -> str:
-    """(Once per process) '' when the sandbox works here, else why not: runs the whole set-up once, with a throw-away kernel folder."""
+    """'' when the sandbox works here, else why not (once per process): runs the whole set-up once, with a
+    throw-away kernel folder."""
     if not shutil.which("unshare"):
         return "`unshare` (util-linux) is not installed"
     with tempfile.TemporaryDirectory(prefix="genlab-probe-") as folder:
