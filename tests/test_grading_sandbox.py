@@ -107,15 +107,20 @@ def submit(course: Path, student: str, answer: str):
     grade.submit(course, "guarded", student, notebook)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def grade_attacks(tmp_path_factory):
     if sandbox.mode() == "off" or sandbox.probe():
         pytest.skip(f"the sandbox cannot run here ({sandbox.probe() or 'GENLAB_SANDBOX=off'}); "
                     "the fallback is tested below")
     course = guarded_course(tmp_path_factory.mktemp("sandbox") / "course")
     listener = socket.create_server(("127.0.0.1", 0))  # in the grader's network namespace, not the kernel's
     accepted = []
-    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    def accept():
+        try:
+            accepted.append(listener.accept())
+        except OSError:  # closed at the end: nobody came, as it should be
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
     for student, answer in (("right", RIGHT), ("overrider", OVERRIDER), ("memorizer", MEMORIZER),
                             ("guard_attacker", GUARD_ATTACKER), ("prober", prober(course, listener.getsockname()[1]))):
         submit(course, student, answer)
@@ -129,7 +134,7 @@ def _earned(cells: dict) -> dict:
     return {grade_id: score for grade_id, (score, _) in cells.items()}
 
 
-def test_overridden_or_monkeypatched_checks_earn_nothing(graded):
+def _overridden_or_monkeypatched_checks_earn_nothing(graded):
     assert not graded["result"]["ungraded"], graded["result"]["ungraded"]
     assert _earned(graded["cells"]["right"]) == {"test_helper": 1.0, "test_torch": 1.0, "test_hidden": 1.0}
     assert _earned(graded["cells"]["overrider"]) == {"test_helper": 0.0, "test_torch": 0.0, "test_hidden": 0.0}
@@ -139,7 +144,7 @@ def test_overridden_or_monkeypatched_checks_earn_nothing(graded):
     assert "genlab.course.guard" not in page, "the grader's own lines are not in the feedback, nor in tracebacks"
 
 
-def test_student_code_cannot_reach_the_secrets_the_network_or_the_grader(graded):
+def _student_code_cannot_reach_the_secrets_the_network_or_the_grader(graded):
     notebook = nbformat.read(graded["course"] / "autograded" / "prober" / "guarded" / "guarded.ipynb", as_version=4)
     text = "".join(output.get("text", "") for output in notebook.cells[1].outputs)
     probes = json.loads(text.split("PROBES ", 1)[1])
@@ -154,7 +159,7 @@ def test_student_code_cannot_reach_the_secrets_the_network_or_the_grader(graded)
     assert _earned(graded["cells"]["prober"])["test_helper"] == 1.0
 
 
-def test_a_copied_expected_value_fails_under_the_course_secret(graded):
+def _a_copied_expected_value_fails_under_the_course_secret(graded):
     key = course_config.hidden_seed_key(graded["course"])
     assert guard.course_seed(HIDDEN_SEED, key) != HIDDEN_SEED
     public = torch.randn(4, generator=torch.Generator().manual_seed(HIDDEN_SEED))
@@ -162,11 +167,28 @@ def test_a_copied_expected_value_fails_under_the_course_secret(graded):
     assert _earned(graded["cells"]["memorizer"]) == {"test_helper": 1.0, "test_torch": 1.0, "test_hidden": 0.0}
 
 
-def test_an_attack_on_the_guard_itself_is_flagged_for_review(graded):
+def _an_attack_on_the_guard_itself_is_flagged_for_review(graded):
     """Not defended at run time (code in the kernel can reach the guard); the grader flags it for a person."""
     rows = {row["student_id"]: row for row in grade.exports.long_rows(graded["course"], {})}
     assert "replaces modules or builtins" in rows["guard_attacker"]["review"]
     assert rows["right"]["review"] == "" and rows["overrider"]["review"] == ""
+
+
+CHECKS = [_overridden_or_monkeypatched_checks_earn_nothing, _student_code_cannot_reach_the_secrets_the_network_or_the_grader,
+          _a_copied_expected_value_fails_under_the_course_secret, _an_attack_on_the_guard_itself_is_flagged_for_review]
+
+
+def test_attacks_on_the_grader(tmp_path_factory):
+    """One grade serves every check (pytest-xdist would build a shared fixture once per worker); every failing check
+    is reported, not only the first."""
+    graded = grade_attacks(tmp_path_factory)
+    problems = []
+    for check in CHECKS:
+        try:
+            check(graded)
+        except AssertionError as failure:
+            problems.append(f"{check.__name__}: {failure}")
+    assert not problems, "\n\n".join(problems)
 
 
 # ---------------------------------------------------------------------------------------------------- no graders

@@ -37,6 +37,7 @@ KERNEL_NAME = "genlab-sandbox"
 MODE_VARIABLE = "GENLAB_SANDBOX"  # auto (default) | required | off
 COURSE_VARIABLE = "GENLAB_SANDBOX_COURSE"
 HIDE_VARIABLE = "GENLAB_SANDBOX_HIDE"  # more paths to hide, separated by os.pathsep
+SHARE_VARIABLE = "GENLAB_SANDBOX_SHARE"  # folders kept writable inside (a scratch folder; the tests' pid files)
 USER_VARIABLE = "GENLAB_SANDBOX_USER"  # the unprivileged user kernels run as when grading as root (default nobody)
 MAX_PROCESSES = 512  # per kernel user: enough for DataLoader workers, not for a fork bomb
 MAX_FILE_BYTES = 4 * 2**30  # one file the kernel writes: a checkpoint fits, filling the disk does not
@@ -186,6 +187,10 @@ def read_only_paths() -> list:
     return sorted(p for p in paths if not any(other in p.parents for other in paths))
 
 
+def shared_paths() -> list:
+    return [Path(p).resolve() for p in os.environ.get(SHARE_VARIABLE, "").split(os.pathsep) if p and Path(p).is_dir()]
+
+
 # ---------------------------------------------------------------------------------------------------- kernel side
 def _bind(fd: int, target: Path, read_only: bool):
     target.mkdir(parents=True, exist_ok=True)
@@ -200,7 +205,7 @@ def enter(course_dir: Path | None, workdir: Path, private: Path) -> None:
     loopback. `private` (the kernel's socket folder) and `workdir` (the submission's folder) stay writable."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here leaks back to the grader's namespace
     read_only = read_only_paths()
-    writable = [workdir.resolve(), private.resolve()]
+    writable = [workdir.resolve(), private.resolve(), *shared_paths()]
     # opened before any mount: each fd still reaches its folder once something is mounted over a parent
     keep = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY), p in read_only) for p in [*read_only, *writable]]
     keep.sort(key=lambda k: len(k[0].parts))  # shallow first: the writable submission folder lands on the repository
@@ -295,7 +300,7 @@ def inside(connection_file: str, workdir: str, how: str):
     copy = private / "connection.json"  # the original sits in the grader's runtime folder, which is hidden
     copy.write_text(json.dumps(info))
     enter(Path(course) if course else None, Path(workdir), private)
-    env = drop_privileges([private, Path(workdir)], as_root=how == "root")
+    env = drop_privileges([private, Path(workdir), *shared_paths()], as_root=how == "root")
     for name in list(os.environ):  # the kernel has no use for the gradebook's URL (a password?) or credentials
         if name.startswith("PG") or name == "GENLAB_GRADEBOOK_URL" or any(
                 word in name.upper() for word in ("PASSWORD", "SECRET", "TOKEN", "CREDENTIAL")):
