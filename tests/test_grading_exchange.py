@@ -62,6 +62,7 @@ def test_release_fetch_submit_collect_grade_and_release_feedback(tmp_path, capsy
     with nbgrader.open_gradebook(course) as gradebook:  # what a grader does in formgrader, for alice only
         grade = gradebook.find_grade("q_written", "probe", "probe", "alice")
         grade.manual_score = 1.0
+        grade.needs_manual_grade = False  # as formgrader's API handler does on a score
         gradebook.db.commit()
     assert cli.main(["feedback", "--course", str(course), "--release"]) == 0
     shown = capsys.readouterr().out
