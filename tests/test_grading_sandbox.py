@@ -27,7 +27,8 @@ TESTS = {
     "test_helper": 'check_close(double(torch.ones(3)), torch.full((3,), 2.0), "double(ones)")',
     "test_torch": "assert torch.allclose(double(torch.arange(3.0)), torch.tensor([0.0, 2.0, 4.0]))",
     "test_hidden": "print('visible part')\n### BEGIN HIDDEN TESTS\n"
-                   f"_x = torch.randn(4, generator=torch.Generator().manual_seed({HIDDEN_SEED}))\n"
+                   "from genlab.course.guard import course_seed\n"
+                   f"_x = torch.randn(4, generator=torch.Generator().manual_seed(course_seed({HIDDEN_SEED})))\n"
                    'check_close(double(_x), 2 * _x, "double of seeded noise")\n### END HIDDEN TESTS',
 }
 OVERRIDER = WRONG + """
@@ -214,10 +215,7 @@ def test_the_guard_puts_back_what_a_cell_changed():
 def test_test_cells_are_guarded_and_the_added_lines_removed_again():
     source = TESTS["test_hidden"]
     guarded = guarded_cells.guard_source(source)
-    lines = guarded.split("\n")
-    assert lines[0] == guarded_cells.GUARD_LINE
-    assert lines[lines.index(build.HIDDEN_MARKERS[0]) + 1] == guarded_cells.SEEDS_ON
-    assert lines[lines.index(build.HIDDEN_MARKERS[1]) - 1] == guarded_cells.SEEDS_OFF
+    assert guarded.split("\n")[0] == guarded_cells.GUARD_LINE
     assert guarded_cells.without_added_lines(guarded) == source
     assert guarded_cells.suspicious("x = 1\ndef f():\n    return 2") == []
     assert guarded_cells.suspicious("get_ipython().input_transformers_post.append(f)")

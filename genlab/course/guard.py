@@ -12,11 +12,13 @@ a student who attacks the interpreter itself (the guard's own module, IPython's 
 ctypes, gc): code in the same process can in the end reach anything. genlab.course.guarded_cells flags submissions
 whose answers touch those for manual review; autograder/README.md has the threat model.
 
-Per-course hidden-test seeds: `hidden_block(True)` (put by the grader after a `### BEGIN HIDDEN TESTS` marker) makes
-every seed set until the end of the cell a keyed hash of the seed written in the lesson and the course key
-($GENLAB_HIDDEN_SEED_KEY, derived from the course secret). Hidden tests compare against reference functions run on
-the same seeded inputs, so they still hold; values copied from a public solution (computed with the written seeds)
-no longer match. Without a key, seeds are left as written.
+Per-course hidden-test seeds: a hidden test that draws its inputs with `course_seed(n)` instead of `n`
+(`torch.Generator().manual_seed(course_seed(5))`) gets a keyed hash of n under the course key
+($GENLAB_HIDDEN_SEED_KEY, derived from the course secret), and n itself without one (self-study, no secret). Such a
+test compares the student's function with the reference function on those inputs, so it still holds; an output
+copied from a public solution (computed with n) no longer matches. It is opt-in per hidden block: seeding every
+hidden block automatically broke lesson 01, whose hidden checks compare against values the visible part computed
+with the same written seed.
 """
 
 import builtins
@@ -39,7 +41,6 @@ BUILTINS = ("isinstance", "issubclass", "len", "all", "any", "abs", "sum", "min"
             "NotImplementedError", "NameError", "AttributeError", "StopIteration")
 _captured = None  # {"objects": [(owner, {name: value})], "modules": {name: module}, "grading": {name: value}}
 _seed_key = None
-_seeding = None  # the originals swapped out by hidden_block(True), while it is on
 
 
 def _owners():
@@ -118,52 +119,11 @@ def restore(namespace: dict) -> list:
 
 # ---------------------------------------------------------------------------------------------------- course seeds
 def course_seed(seed: int, key: bytes | str | None = None) -> int:
-    """The seed a hidden test uses in this course for the seed written in the lesson (unchanged without a key)."""
+    """The seed a hidden test uses in this course for the seed `seed` (unchanged without a key). In a hidden block:
+    `from genlab.course.guard import course_seed`."""
     key = _seed_key if key is None else key
     if not key:
         return seed
     key = key.encode() if isinstance(key, str) else key
     digest = hmac.new(key, str(int(seed)).encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:7], "big")  # < 2**56: every RNG's seed accepts it
-
-
-def hidden_block(on: bool):
-    """Between the hidden-test markers: seeds set there go through course_seed (until the block or cell ends)."""
-    global _seeding
-    if not _seed_key:
-        return
-    import torch
-
-    if on and _seeding is None:
-        original_seed, original_generator = torch.manual_seed, torch.Generator
-
-        class CourseGenerator(original_generator):
-            def manual_seed(self, seed):
-                return super().manual_seed(course_seed(seed))
-
-        def manual_seed(seed):
-            return original_seed(course_seed(seed))
-
-        _seeding = {"manual_seed": original_seed, "Generator": original_generator}
-        torch.manual_seed, torch.random.manual_seed, torch.Generator = manual_seed, manual_seed, CourseGenerator
-        _after_this_cell(lambda: hidden_block(False))  # also when the hidden test raises before its end marker
-    elif not on and _seeding is not None:
-        torch.manual_seed = torch.random.manual_seed = _seeding["manual_seed"]
-        torch.Generator = _seeding["Generator"]
-        _seeding = None
-
-
-def _after_this_cell(callback):
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def once(*_):
-        shell.events.unregister("post_run_cell", once)
-        callback()
-
-    shell.events.register("post_run_cell", once)

@@ -1,7 +1,6 @@
 """The nbgrader side of genlab.course.guard, run by `nbgrader autograde` on each submission before it executes:
 
-- every graded test cell starts with a line that restores the captured checks (GUARD_LINE), and each hidden-test
-  block switches the per-course seeds on at its start and off at its end;
+- every graded test cell starts with a line that restores the captured checks (GUARD_LINE);
 - answers that reach for the interpreter itself (the guard's module, IPython's input transformers and event hooks,
   sys.settrace, ctypes, gc, sys.modules) are flagged for manual review in `review/<lesson>/<student>.txt` in the course
   folder (out of the kernel's sight in the sandbox), read back by the exports' `review` column.
@@ -15,12 +14,8 @@ from pathlib import Path
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode
 
-from genlab.course import build
-
 GUARD_LINE = "__import__('genlab.course.guard').course.guard.restore(globals())  # [grader] the checks as captured"
-SEEDS_ON = "__import__('genlab.course.guard').course.guard.hidden_block(True)  # [grader] course seeds"
-SEEDS_OFF = "__import__('genlab.course.guard').course.guard.hidden_block(False)  # [grader] course seeds"
-ADDED_LINES = (GUARD_LINE, SEEDS_ON, SEEDS_OFF)
+ADDED_LINES = (GUARD_LINE,)
 REVIEW_DIR = "review"
 # What an answer has no business touching: each is a way around the guard from inside the kernel.
 SUSPICIOUS = [
@@ -40,21 +35,13 @@ def without_added_lines(source: str) -> str:
 
 def without_added_lines_quoted(traceback_frame: str) -> str:
     """A traceback frame (with ANSI colours) without the lines quoting the grader's added lines."""
-    return "\n".join(line for line in traceback_frame.split("\n")
-                     if "genlab.course.guard" not in line and "[grader] course seeds" not in line)
+    return "\n".join(line for line in traceback_frame.split("\n") if "genlab.course.guard').course" not in line
+                     and "[grader] the checks" not in line)
 
 
 def guard_source(source: str) -> str:
-    """A graded test cell's source as executed: the guard line first, seed switches around each hidden block."""
-    lines = []
-    for line in source.split("\n"):
-        indent = line[: len(line) - len(line.lstrip())]
-        if line.strip() == build.HIDDEN_MARKERS[1]:
-            lines.append(indent + SEEDS_OFF)
-        lines.append(line)
-        if line.strip() == build.HIDDEN_MARKERS[0]:
-            lines.append(indent + SEEDS_ON)
-    return GUARD_LINE + "\n" + "\n".join(lines)
+    """A graded test cell's source as executed: the guard line first."""
+    return GUARD_LINE + "\n" + source
 
 
 def suspicious(source: str) -> list:
