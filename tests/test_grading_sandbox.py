@@ -223,6 +223,8 @@ def test_test_cells_are_guarded_and_the_added_lines_removed_again():
 
 def test_without_namespaces_the_kernel_warns_or_refuses(monkeypatch, capsys):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    sandbox.probe.cache_clear()  # an earlier test in this process found the sandbox working
+    monkeypatch.setattr(sandbox, "probe", sandbox.probe.__wrapped__)
     started = []
     monkeypatch.setattr(sandbox.os, "execv", lambda path, argv: started.append(argv))
     monkeypatch.setenv(sandbox.MODE_VARIABLE, "auto")
