@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-browser site build grade run lint clean
+.PHONY: venv demo test test-browser site build grade feedback run lint clean
 
 venv: $(STAMP)
 
@@ -30,9 +30,12 @@ site: venv        ## the solutions, executed, as HTML under site/ (open site/ind
 build: venv       ## lessons/*.py -> starter/ and solutions/
 	$(PY) -m genlab build
 
-grade: venv       ## autograde autograder/submitted/: make grade [JOBS=4] [LESSON=02_gan] [STUDENT='a*'] [ONLY_NEW=1] [TIMEOUT=s]
+grade: venv       ## autograde autograder/submitted/: make grade [JOBS=4] [LESSON=02_gan] [STUDENT='a*'] [ONLY_NEW=1] [TIMEOUT=s] [SLURM=1]
 	$(PY) -m genlab grade --jobs $(or $(JOBS),1) $(if $(LESSON),--lesson '$(LESSON)') $(if $(STUDENT),--student '$(STUDENT)') \
-	  $(if $(ONLY_NEW),--only-new) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	  $(if $(ONLY_NEW),--only-new) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(SLURM),--slurm)
+
+feedback: venv    ## feedback for fully graded submissions (after formgrader): make feedback [LESSON=02_gan] [RELEASE=1]
+	$(PY) -m genlab feedback $(if $(LESSON),--lesson '$(LESSON)') $(if $(RELEASE),--release)
 
 run: venv         ## execute solutions in a profile: make run PROFILE=cpu LESSONS="01 02" [TIMEOUT=seconds per cell]
 	$(PY) -m genlab run $(LESSONS) --profile $(or $(PROFILE),smoke) $(if $(TIMEOUT),--timeout $(TIMEOUT))

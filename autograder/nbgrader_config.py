@@ -8,10 +8,12 @@ and a shared gradebook are set in course.toml.
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.converters import Autograde
 from nbgrader.preprocessors import GetGrades
 
-from genlab.course import course_config
+from genlab.course import course_config, guard, sandbox
 from genlab.course.grade import HideHiddenTests
+from genlab.course.guarded_cells import GuardTestCells
 from genlab.course.nbgrader import gradebook_url
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -24,8 +26,17 @@ c.CourseDirectory.root = here
 c.CourseDirectory.db_url = gradebook_url(here)
 c.Exchange.root = os.path.join(here, "exchange")
 
-# Every notebook runs on the kernel named python3: the Python of the environment that runs nbgrader.
+# Every notebook runs on the kernel named python3: the Python of the environment that runs nbgrader; when grading, in
+# the sandbox: no network, the course's secrets hidden, an unprivileged user (genlab.course.sandbox; GENLAB_SANDBOX).
 c.Execute.kernel_name = "python3"
+sandbox.configure(c, here)
+# Hidden tests draw their seeded inputs from the course secret ([hidden_tests] in course.toml), when there is one.
+os.environ[guard.SEED_KEY_VARIABLE] = course_config.hidden_seed_key(here)
+# Before a submission runs, every test cell gets a first line restoring the captured checks and per-course seeds in
+# its hidden blocks (genlab.course.guard); answers that reach for the interpreter are flagged in review/.
+# (nbgrader ignores a config file that raises, so `genlab grade` checks that the line is there: see parallel.grade_one)
+c.Autograde.autograde_preprocessors = [GuardTestCells, *Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default()]
+c.GuardTestCells.course_root = here
 # One cell may run up to 10 minutes (a whole gpu-profile lesson fits); a looping cell is interrupted after that.
 # `genlab grade --timeout` limits a whole submission on top of this.
 c.Execute.timeout = 600

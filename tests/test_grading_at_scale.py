@@ -23,7 +23,7 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from genlab.course import build, cli, course_config, grade, grading_status, late, nbgrader, parallel, roster
+from genlab.course import build, cli, course_config, grade, grading_status, late, nbgrader, parallel, roster, sandbox
 
 RIGHT = "def answer():\n    return 42"
 WRONG = "def answer():\n    return 41"
@@ -203,17 +203,25 @@ def test_grading_a_course_in_parallel(tmp_path):
     assert not problems, "\n\n".join(problems)
 
 
-def test_a_submission_past_its_wall_clock_limit_is_killed_with_its_kernel(tmp_path):
+def pid_file_for_kernel(tmp_path_factory, monkeypatch) -> Path:
+    """A file the kernel can write its pids to: a folder of its own, shared with the sandbox (which hides the rest of
+    /tmp, the course folder included)."""
+    folder = tmp_path_factory.mktemp("shared")
+    monkeypatch.setenv(sandbox.SHARE_VARIABLE, str(folder))
+    return folder / "pids"
+
+
+def test_a_submission_past_its_wall_clock_limit_is_killed_with_its_kernel(tmp_path, tmp_path_factory, monkeypatch):
     """The kernel runs in a session of its own and would outlive nbgrader's process group, and so would what it
     started (here a child process: think DataLoader workers). All of it must die at the limit."""
     course = probe_course(tmp_path / "course")
-    pid_file = tmp_path / "pids"
+    pid_file = pid_file_for_kernel(tmp_path_factory, monkeypatch)
     submit_probe(course, "sleeper", "import os, subprocess, time\nchild = subprocess.Popen(['sleep', '3600'])\n"
                                     f"open({str(pid_file)!r}, 'a').write(f'{{os.getpid()}} {{child.pid}}\\n')\n"
                                     "time.sleep(3600)  # no cell timeout stops this before the submission's limit")
-    result = grade.grade_course(course, jobs=1, timeout_s=12)
+    result = grade.grade_course(course, jobs=1, timeout_s=20)  # the sandboxed kernel starts in a few s on a busy machine
     [outcome] = result["ungraded"]
-    assert "12 s limit per submission" in outcome.reason and outcome.attempts == 2
+    assert "20 s limit per submission" in outcome.reason and outcome.attempts == 2
     pids = [int(pid) for pid in pid_file.read_text().split()]
     assert len(pids) == 4, "two attempts, each a kernel and its child"
     alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
@@ -221,11 +229,11 @@ def test_a_submission_past_its_wall_clock_limit_is_killed_with_its_kernel(tmp_pa
     assert long_rows(course)["sleeper"]["status"] == "ungraded"
 
 
-def test_ctrl_c_stops_the_graders_and_their_kernels(tmp_path):
+def test_ctrl_c_stops_the_graders_and_their_kernels(tmp_path, tmp_path_factory, monkeypatch):
     """Graders run in sessions of their own (to be killable as a tree), so a terminal's Ctrl-C reaches only
     `genlab grade`; it must stop them rather than leave them grading in the background."""
     course = probe_course(tmp_path / "course")
-    pid_file = tmp_path / "pids"
+    pid_file = pid_file_for_kernel(tmp_path_factory, monkeypatch)
     submit_probe(course, "sleeper", "import os, subprocess, time\nchild = subprocess.Popen(['sleep', '3600'])\n"
                                     f"open({str(pid_file)!r}, 'a').write(f'{{os.getpid()}} {{child.pid}}\\n')\n"
                                     "time.sleep(3600)")

@@ -26,6 +26,22 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=None, help="seconds a whole submission may take (default: no limit)")
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds one cell may take (default: 600, from the config)")
     p.add_argument("--roster", default=None, help="roster CSV (default: roster.csv in the course folder, when present)")
+    p.add_argument("--slurm", action="store_true",
+                   help="submit to Slurm instead: an array job, one task per submission, then feedback and exports")
+    p.add_argument("--slurm-gres", default="gpu:1", help="each task's --gres (default gpu:1; '' on a CPU cluster)")
+    p.add_argument("--sbatch-arg", action="append", default=[],
+                   help="passed to both sbatch calls, e.g. --sbatch-arg=--partition=gpu (repeatable)")
+
+    p = commands.add_parser("grade-task", help="(run by Slurm) grade one line of a --slurm run's submissions.txt")
+    p.add_argument("run_dir")
+    p.add_argument("index", type=int)
+    p = commands.add_parser("grade-finish", help="(run by Slurm) merge a --slurm run's outcomes, feedback, exports")
+    p.add_argument("run_dir")
+
+    p = commands.add_parser("feedback", help="feedback pages of fully graded submissions (after manual grading)")
+    p.add_argument("--course", default=None, help="nbgrader course folder (default: autograder/)")
+    p.add_argument("--lesson", action="append", help="only these lessons (default: every lesson graded)")
+    p.add_argument("--release", action="store_true", help="also release them to the exchange (JupyterHub)")
 
     p = commands.add_parser("demo", help="build, run every lesson (smoke), autograde made-up submissions, report")
     p.add_argument("lessons", nargs="*")
@@ -60,16 +76,37 @@ def main(argv=None):
 
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")
+        nbgrader_args = [f"--Execute.timeout={args.cell_timeout}"] if args.cell_timeout else []
+        if args.slurm:
+            from genlab.course import slurm
+
+            slurm.submit(args.course or nbgrader.COURSE_DIR, lessons=args.lesson, students=args.student,
+                         only_new=args.only_new, timeout_s=args.timeout, roster_path=args.roster,
+                         max_running=args.jobs if args.jobs > 1 else None, gres=args.slurm_gres,
+                         sbatch_args=args.sbatch_arg, nbgrader_args=nbgrader_args)
+            return 0
         try:
             result = grade.grade_course(args.course or nbgrader.COURSE_DIR, jobs=args.jobs, lessons=args.lesson,
                                         students=args.student, only_new=args.only_new, timeout_s=args.timeout,
-                                        roster_path=args.roster, nbgrader_args=[f"--Execute.timeout={args.cell_timeout}"]
-                                        if args.cell_timeout else [])
+                                        roster_path=args.roster, nbgrader_args=nbgrader_args)
         except KeyboardInterrupt:
             print("\ninterrupted: the running grades were stopped; the finished ones are in grading_status.json "
                   "(rerun with --only-new to go on)", file=sys.stderr)
             return 130
         return 1 if result["ungraded"] else 0
+    elif args.command == "grade-task":
+        from genlab.course import slurm
+
+        return slurm.grade_task(args.run_dir, args.index)
+    elif args.command == "grade-finish":
+        from genlab.course import slurm
+
+        return 1 if slurm.finish_run(args.run_dir)["ungraded"] else 0
+    elif args.command == "feedback":
+        from genlab.course import feedback, nbgrader
+
+        feedback.feedback_command(args.course or nbgrader.COURSE_DIR, args.lesson, release=args.release)
+        return 0
     elif args.command == "demo":
         from genlab.course import demo
 

@@ -8,9 +8,9 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
-from genlab.course import grading_status, nbgrader
+from genlab.course import grading_status, guarded_cells, nbgrader
 
-STATUS_COLUMNS = ("section", "status", "reason", "late")
+STATUS_COLUMNS = ("section", "status", "reason", "late", "review")
 SCORE_COLUMNS = ("raw_score", "late_submission_penalty", "score")
 NOT_GRADED_YET = "not graded yet"
 
@@ -33,7 +33,8 @@ def _late(row: dict) -> str:
 
 
 def long_rows(course_dir: Path, roster: dict) -> list:
-    """nbgrader's export (one row per lesson and student in the gradebook) plus section, status, reason, late."""
+    """nbgrader's export (one row per lesson and student in the gradebook) plus section, status, reason, late and
+    review (answers that reached for the grader's guard, flagged by genlab.course.guarded_cells)."""
     course_dir = Path(course_dir)
     path = nbgrader.export_grades(course_dir, course_dir / ".grades_nbgrader.csv")
     with open(path, newline="") as handle:
@@ -44,7 +45,8 @@ def long_rows(course_dir: Path, roster: dict) -> list:
         status, reason = _status(course_dir, records, row["assignment"], row["student_id"])
         student = roster.get(row["student_id"])
         row.update(section=student.section if student else "", status=status, reason=reason,
-                   late=_late(row) if status == grading_status.GRADED else "")
+                   late=_late(row) if status == grading_status.GRADED else "",
+                   review=guarded_cells.review_flags(course_dir, row["assignment"], row["student_id"]))
         if status != grading_status.GRADED:
             row.update({column: "" for column in SCORE_COLUMNS})
     return rows

@@ -15,17 +15,23 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from genlab.course import build, course_config, exports, grading_status, nbgrader, parallel, roster
+from genlab.course import build, course_config, exports, grading_status, guarded_cells, nbgrader, parallel, roster, sandbox
 
 WRONG_ANSWERS_DIR = nbgrader.COURSE_DIR / "wrong_answers"
 
 
 class HideHiddenTests(Preprocessor):
-    """For feedback: drop hidden-test code from test cells and cut tracebacks that would quote it to one line."""
+    """For feedback: drop hidden-test code from test cells and cut tracebacks that would quote it to one line; drop the
+    lines the grader added (genlab.course.guarded_cells)."""
 
     enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.source = guarded_cells.without_added_lines(cell.source)
+            for output in cell.get("outputs", []):  # a traceback quotes the guard line as line 1 of the cell
+                if output.output_type == "error":
+                    output.traceback = [guarded_cells.without_added_lines_quoted(frame) for frame in output.traceback]
         if cell.cell_type == "code" and build.HIDDEN_MARKERS[0] in cell.source:
             cell.source = build.without_hidden_tests(cell.source) + "\n# (hidden tests ran here; their code is not shown)"
             for output in cell.get("outputs", []):
@@ -191,7 +197,10 @@ def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=
                              gpus)
 
 
-def _grade_course(course_dir, jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args, gpus) -> dict:
+def prepare(course_dir: Path, lessons=None, students=None, only_new: bool = False, roster_path: Path | None = None):
+    """Everything before the graders start (also for a Slurm run): the submissions chosen, their lessons released,
+    the gradebook rows graders would race for, and what --only-new skips. Returns a dict with to_grade, skipped,
+    hashes, records and roster."""
     submissions = find_submissions(course_dir, lessons, students)
     students_by_id = load_roster(course_dir, roster_path)
     config = course_config.load(course_dir)
@@ -204,38 +213,59 @@ def _grade_course(course_dir, jobs, lessons, students, only_new, timeout_s, rost
         {**{s: {} for s in submitters}, **{s.id: s.gradebook_fields() for s in students_by_id.values()}},
         # only lessons graded now: a row for a lesson nobody handed in yet would export everyone as missing
         {lesson: due for lesson, due in config.due_dates.items() if lesson in chosen_lessons})
-
     records = grading_status.load(course_dir)
     hashes = {(lesson, student): grading_status.submission_hash(course_dir, lesson, student)
               for lesson, student in submissions}
     skipped = [s for s in submissions if only_new and records.get(s[0], {}).get(s[1], {}).get("hash") == hashes[s]
                and records[s[0]][s[1]]["status"] == grading_status.GRADED]
-    to_grade = [s for s in submissions if s not in skipped]
-    gpus = parallel.gpu_ids() if gpus is None else gpus
-    print(f"gradebook: {nbgrader.gradebook_shown(course_dir)}")
-    print(f"grading {len(to_grade)} submission(s) of {', '.join(chosen_lessons)} with {jobs} worker(s) on "
-          f"{'GPU ' + ', '.join(gpus) if gpus else 'CPU'}" + (f"; {len(skipped)} unchanged, skipped" if skipped else ""),
-          flush=True)
+    return {"to_grade": [s for s in submissions if s not in skipped], "skipped": skipped, "hashes": hashes,
+            "records": records, "roster": students_by_id, "lessons": chosen_lessons}
 
-    def record(outcome: parallel.Outcome):
-        records.setdefault(outcome.lesson, {})[outcome.student] = {
-            "status": grading_status.GRADED if outcome.graded else grading_status.UNGRADED, "reason": outcome.reason,
-            "hash": hashes[(outcome.lesson, outcome.student)], "attempts": outcome.attempts,
-            "seconds": round(outcome.seconds, 1), "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        grading_status.save(course_dir, records)
-        if not outcome.graded:  # a page from an earlier grade would show points this submission has not earned
-            shutil.rmtree(course_dir / "feedback" / outcome.student / outcome.lesson, ignore_errors=True)
-        state = "graded" if outcome.graded else f"UNGRADED after {outcome.attempts} attempt(s): {outcome.reason}"
-        print(f"  {outcome.lesson}  {outcome.student:24s} {outcome.seconds:6.1f} s  {state}", flush=True)
 
-    outcomes = parallel.grade_submissions(course_dir, to_grade, jobs=jobs, timeout_s=timeout_s,
-                                          nbgrader_args=nbgrader_args, gpus=gpus, on_outcome=record)
-    for lesson in sorted({o.lesson for o in outcomes if o.graded}):
-        nbgrader.command(["generate_feedback", lesson, "--force"], course_dir)
+def record_outcome(course_dir: Path, records: dict, outcome: parallel.Outcome, submission_hash: str):
+    """One finished grade into grading_status.json (its hash for --only-new), and printed."""
+    records.setdefault(outcome.lesson, {})[outcome.student] = {
+        "status": grading_status.GRADED if outcome.graded else grading_status.UNGRADED, "reason": outcome.reason,
+        "hash": submission_hash, "attempts": outcome.attempts, "seconds": round(outcome.seconds, 1),
+        "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    grading_status.save(course_dir, records)
+    if not outcome.graded:  # a page from an earlier grade would show points this submission has not earned
+        shutil.rmtree(course_dir / "feedback" / outcome.student / outcome.lesson, ignore_errors=True)
+    state = "graded" if outcome.graded else f"UNGRADED after {outcome.attempts} attempt(s): {outcome.reason}"
+    print(f"  {outcome.lesson}  {outcome.student:24s} {outcome.seconds:6.1f} s  {state}", flush=True)
+
+
+def finish(course_dir: Path, outcomes: list, skipped: list, students_by_id: dict) -> dict:
+    """After the graders: feedback for what is ready (genlab.course.feedback: not before written answers are
+    graded), the exports and the summary."""
+    from genlab.course import feedback
+
+    graded = [(o.lesson, o.student) for o in outcomes if o.graded]
+    pending = feedback.generate(course_dir, graded)
     exported = exports.write_all(course_dir, students_by_id)
     ungraded = [o for o in outcomes if not o.graded]
     print_summary(exported["rows"], ungraded, skipped, course_dir, exported)
-    return {"outcomes": outcomes, "skipped": skipped, "ungraded": ungraded, "exports": exported}
+    if pending:
+        print(f"{len(pending)} submission(s) wait for manual grading before their feedback is written: "
+              f"{', '.join(f'{lesson}/{student}' for lesson, student in pending[:8])}"
+              f"{' ...' if len(pending) > 8 else ''} (formgrader, then `genlab feedback`)")
+    return {"outcomes": outcomes, "skipped": skipped, "ungraded": ungraded, "exports": exported,
+            "awaiting_manual_grading": pending}
+
+
+def _grade_course(course_dir, jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args, gpus) -> dict:
+    plan = prepare(course_dir, lessons, students, only_new, roster_path)
+    to_grade, skipped, records = plan["to_grade"], plan["skipped"], plan["records"]
+    gpus = parallel.gpu_ids() if gpus is None else gpus
+    print(f"gradebook: {nbgrader.gradebook_shown(course_dir)}")
+    print(sandbox.status_line())
+    print(f"grading {len(to_grade)} submission(s) of {', '.join(plan['lessons'])} with {jobs} worker(s) on "
+          f"{'GPU ' + ', '.join(gpus) if gpus else 'CPU'}" + (f"; {len(skipped)} unchanged, skipped" if skipped else ""),
+          flush=True)
+    outcomes = parallel.grade_submissions(
+        course_dir, to_grade, jobs=jobs, timeout_s=timeout_s, nbgrader_args=nbgrader_args, gpus=gpus,
+        on_outcome=lambda o: record_outcome(course_dir, records, o, plan["hashes"][(o.lesson, o.student)]))
+    return finish(course_dir, outcomes, skipped, plan["roster"])
 
 
 def print_summary(rows: list, ungraded: list, skipped: list, course_dir: Path, exported: dict):

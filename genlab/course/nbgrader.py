@@ -127,6 +127,16 @@ def failure_reason(log: str) -> str:
     return errors[-1].split("]", 1)[-1].strip()[:300] if errors else ""
 
 
+def config_error(log: str) -> str:
+    """The exception that stopped nbgrader_config.py from loading, from nbgrader's log ('' if none)."""
+    lines = log.splitlines()
+    for index, line in enumerate(lines):
+        if "Exception while loading config file" in line:
+            errors = [later.strip() for later in lines[index:index + 60] if re.match(r"\s*\w+(Error|Exception)\b", later)]
+            return errors[0][:300] if errors else line.strip()[:300]
+    return ""
+
+
 def fresh_course(target: Path) -> Path:
     """A throw-away copy of the nbgrader course (config only) in `target`, for tests and the demo."""
     target.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.course import nbgrader
+from genlab.course import guarded_cells, nbgrader
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,13 @@ def grade_one(course_dir: Path, lesson: str, student: str, timeout_s: float | No
         how = f"killed by signal {-run['returncode']}" if run["returncode"] < 0 else f"exit status {run['returncode']}"
         detail = nbgrader.failure_reason(run["log"])
         return f"nbgrader failed ({how})" + (f": {detail}" if detail else "")
-    if not autograded_notebooks(course_dir, lesson, student):
+    notebooks = autograded_notebooks(course_dir, lesson, student)
+    if not notebooks:
         return "nbgrader exited 0 but wrote no autograded notebook: " + (nbgrader.failure_reason(run["log"]) or "no log")
+    if not all(guarded_cells.was_guarded(path) for path in notebooks):
+        # nbgrader logs a config file that raises and goes on without it: no guard, no sandbox. Not a grade to keep.
+        return ("graded without genlab's guard (the course's nbgrader_config.py did not load: "
+                + (nbgrader.config_error(run["log"]) or "see nbgrader's log") + ")")
     return ""
 
 
