@@ -22,8 +22,7 @@ import torch
 from safetensors.torch import save_file
 
 from genlab import data, inception, metrics
-from genlab.assets import ASSET_DIR, MANIFEST, STATISTICS, manifest, pack_statistics, sha256, statistics_file, \
-    unpack_statistics
+from genlab.assets import ASSET_DIR, MANIFEST, STATISTICS, manifest, pack_statistics, sha256, statistics_file, unpack_statistics
 
 SEED = 0
 DATA_FILES = {"MNIST": ("MNIST/raw", "train-*"), "FashionMNIST": ("FashionMNIST/raw", "train-*"),
