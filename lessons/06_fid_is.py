@@ -927,7 +927,9 @@ def split_scores(probs, splits=10):
 fashion_judge = assets.load_fashion_classifier(device)
 cifar_judge = assets.load_cifar_classifier(device)
 mnist_full_test = data.load("MNIST", "test")
-fashion_test, cifar_test = test_sets["fashion"], test_sets["cifar10"]
+# seeded subsets: the JPEG CIFAR-10 copy is read class by class, so its first images are all airplanes
+fashion_test, cifar_test = test_sets["fashion"].subset(BUDGET.n_pr, seed=12), test_sets["cifar10"]
+cifar_mixed = cifar_test.subset(max(BUDGET.n_pr, BUDGET.n_is), seed=13)
 one_per_class = torch.stack([mnist_train.images[mnist_train.labels == c][0] for c in range(10)])
 memorised = one_per_class.repeat(BUDGET.n_pr // 10, 1, 1, 1)
 domain_is = {
@@ -940,15 +942,15 @@ domain_is = {
         judge, torch.rand(BUDGET.n_pr, 1, 28, 28, generator=torch.Generator().manual_seed(7)))),
     "Fashion test (real, Fashion judge)": split_scores(judge_probabilities(fashion_judge, fashion_test.images[:BUDGET.n_pr])),
     "MNIST digits judged as clothes": split_scores(judge_probabilities(fashion_judge, mnist_full_test.images[:BUDGET.n_pr])),
-    f"CIFAR-10 test (real, CIFAR judge; JPEG)": split_scores(judge_probabilities(cifar_judge, cifar_test.images[:BUDGET.n_pr])),
+    f"CIFAR-10 test (real, CIFAR judge; JPEG)": split_scores(judge_probabilities(cifar_judge, cifar_mixed.images[:BUDGET.n_pr])),
 }
 print(f"domain IS over 10 classes (mean ± std over 10 splits of {BUDGET.n_pr // 10}){NOT_MEANINGFUL}")
 for case, (mean, spread) in domain_is.items():
     print(f"  {case:40s} {mean:5.2f} ± {spread:.2f}")
 start = time.perf_counter()
 imagenet_cases = {
-    "CIFAR-10 test (real; JPEG)": cifar_test.images[:BUDGET.n_is],
-    "CIFAR-10, blurred sigma 1.5": blur(cifar_test.images[:BUDGET.n_is], 1.5),
+    "CIFAR-10 test (real; JPEG)": cifar_mixed.images[:BUDGET.n_is],
+    "CIFAR-10, blurred sigma 1.5": blur(cifar_mixed.images[:BUDGET.n_is], 1.5),
     "CIFAR-10, one class (airplanes)": cifar_test.images[cifar_test.labels == 0][:BUDGET.n_is],
     "uniform noise 32x32": torch.rand(BUDGET.n_is, 3, 32, 32, generator=torch.Generator().manual_seed(8)),
 }
