@@ -8,9 +8,10 @@ STAMP  := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -e '.[postgres]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	@$(PY) -c "import torch, nbgrader, jupytext, diffusers, genlab" || { echo "set-up failed: see the pip output above"; exit 1; }
 	$(PY) -m genlab.course.torchvision_shim
 	@touch $(STAMP)

@@ -45,28 +45,39 @@ def classifier_report(classifier, images: torch.Tensor, threshold: float = 0.9, 
     }
 
 
-def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (N, d), in float64:
+def frechet_distance_from_statistics(mu_a: torch.Tensor, cov_a: torch.Tensor, mu_b: torch.Tensor,
+                                     cov_b: torch.Tensor) -> float:
+    """Fréchet distance between the Gaussians N(mu_a, cov_a) and N(mu_b, cov_b), in float64:
 
         ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^{1/2}).
 
     tr((S_a S_b)^{1/2}) is the sum of the square roots of the eigenvalues of S_a^{1/2} S_b S_a^{1/2} (symmetric PSD),
     which stays stable when a covariance is near-singular (tiny negative eigenvalues from rounding are clipped to 0).
     """
-    a, b = features_a.detach().double().cpu(), features_b.detach().double().cpu()
-    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"frechet_distance needs two (N, d) feature sets of the same d, got {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}.")
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError("frechet_distance needs at least two samples in each set (a covariance).")
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    mu_a, mu_b = mu_a.detach().double().cpu(), mu_b.detach().double().cpu()
+    cov_a, cov_b = cov_a.detach().double().cpu(), cov_b.detach().double().cpu()
+    d = mu_a.shape[-1]
+    if mu_a.shape != (d,) or mu_b.shape != (d,) or cov_a.shape != (d, d) or cov_b.shape != (d, d):
+        raise ValueError(f"frechet_distance needs two means (d,) and two covariances (d, d) of the same d, got "
+                         f"{tuple(mu_a.shape)}, {tuple(cov_a.shape)}, {tuple(mu_b.shape)}, {tuple(cov_b.shape)}.")
     eigenvalues, vectors = torch.linalg.eigh(cov_a)
     sqrt_a = vectors @ torch.diag(eigenvalues.clamp(min=0).sqrt()) @ vectors.T  # S_a^{1/2}
     middle = sqrt_a @ cov_b @ sqrt_a
     trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     distance = (mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * trace_sqrt
     return max(distance.item(), 0.0)
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, d): their means and unbiased covariances
+    (frechet_distance_from_statistics)."""
+    a, b = features_a.detach().double().cpu(), features_b.detach().double().cpu()
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"frechet_distance needs two (N, d) feature sets of the same d, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}.")
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("frechet_distance needs at least two samples in each set (a covariance).")
+    return frechet_distance_from_statistics(a.mean(0), torch.cov(a.T), b.mean(0), torch.cov(b.T))
 
 
 @torch.no_grad()

