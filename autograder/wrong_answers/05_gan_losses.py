@@ -62,7 +62,8 @@ WRONG_ANSWERS = [
                    "v = F.normalize(W @ u, dim=0, eps=1e-12)")]),
     dict(cell="power_iteration", why="sigma computed inside torch.no_grad() (no gradient reaches W)",
          replace=[("            u = F.normalize(W @ v, dim=0, eps=1e-12)         # u <- W v / ||W v||\n    sigma = u @ (W @ v)",
-                   "            u = F.normalize(W @ v, dim=0, eps=1e-12)         # u <- W v / ||W v||\n        sigma = u @ (W @ v)")]),
+                   "            u = F.normalize(W @ v, dim=0, eps=1e-12)         # u <- W v / ||W v||\n"
+                   "        sigma = u @ (W @ v)")]),
     dict(cell="power_iteration", why="no normalisation of v",
          replace=[("v = F.normalize(W.T @ u, dim=0, eps=1e-12)       # v <- W^T u / ||W^T u||", "v = W.T @ u")]),
     dict(cell="power_iteration", why="iterations with gradients (u, v not constants)",
@@ -76,7 +77,8 @@ WRONG_ANSWERS = [
          replace=[("                self.u.copy_(u)                                   # keep u for the next step's single round",
                    "                pass")]),
     dict(cell="spectral_linear", why="sigma detached (divides by a number)",
-         replace=[("return F.linear(x, self.weight / sigma, self.bias)", "return F.linear(x, self.weight / sigma.item(), self.bias)")]),
+         replace=[("return F.linear(x, self.weight / sigma, self.bias)",
+                   "return F.linear(x, self.weight / sigma.item(), self.bias)")]),
     dict(cell="spectral_linear", why="power iteration in eval mode too (u changes at evaluation)",
          replace=[("        if self.training:", "        if True:")]),
     # Exercise 7: R1
@@ -103,7 +105,8 @@ WRONG_ANSWERS = [
          replace=[("fake = G(sample_noise(len(real), latent_dim, real.device, generator)).detach()",
                    "fake = G(sample_noise(len(real), latent_dim, real.device, generator))")]),
     dict(cell="train_step", why="the G step reuses the last critic step's noise (no fresh z)",
-         replace=[("        fake = G(sample_noise(len(real), latent_dim, real.device, generator)).detach()   # G is a constant here",
+         replace=[("        fake = G(sample_noise(len(real), latent_dim, real.device, generator)).detach()"
+                   "   # G is a constant here",
                    "        z = sample_noise(len(real), latent_dim, real.device, generator)\n        fake = G(z).detach()"),
                   ("    z = sample_noise(len(real), latent_dim, real.device, generator)     # fresh noise for the G step\n", "")]),
     dict(cell="train_step", why="loss_d returned with the penalty included",
