@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import threading
 
 import ipywidgets as widgets
 import pytest
@@ -20,6 +21,30 @@ def _explorer(**kwargs):
     return viz.explorer(render, {"t": widgets.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.5)}, **kwargs), calls
 
 
+
+def in_a_fresh_thread(test):
+    """Run a test in a thread of its own: an event loop left running in this worker's main thread (Playwright's,
+    when the browser tests shared the worker) would otherwise catch the explorer's debounce timers."""
+    def run():
+        errors = []
+
+        def body():
+            try:
+                test()
+            except BaseException as error:  # noqa: BLE001 - re-raised in the test's own thread
+                errors.append(error)
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    run.__name__, run.__doc__ = test.__name__, test.__doc__
+    return run
+
+
+@in_a_fresh_thread
 def test_explorer_puts_the_picture_beside_the_controls_and_redraws_on_a_move():
     box, calls = _explorer()
     panel, image = box.children
@@ -29,6 +54,7 @@ def test_explorer_puts_the_picture_beside_the_controls_and_redraws_on_a_move():
     assert calls == [0.0, 1.0] and image.value != first and "t = +1.0" in box.caption.value
 
 
+@in_a_fresh_thread
 def test_explorer_debounces_a_drag_into_one_redraw():
     box, calls = _explorer(debounce_s=0.05)
 
@@ -48,6 +74,7 @@ def test_explorer_offers_a_png_to_viewers_without_a_kernel():
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG"), "static viewers need the first picture"
 
 
+@in_a_fresh_thread
 def test_explorer_shows_a_failing_render_beside_the_controls():
     def render(t):
         if t > 0:

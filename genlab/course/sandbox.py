@@ -204,6 +204,8 @@ def enter(course_dir: Path | None, workdir: Path, private: Path) -> None:
     tmpfs over folders, /dev/null over files), put back what the kernel needs inside what was hidden, bring up
     loopback. `private` (the kernel's socket folder) and `workdir` (the submission's folder) stay writable."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here leaks back to the grader's namespace
+    if os.environ.get("GENLAB_DATA"):  # a path through a symlink under the hidden /tmp must still lead to the data
+        os.environ["GENLAB_DATA"] = str(Path(os.environ["GENLAB_DATA"]).resolve())
     read_only = read_only_paths()
     writable = [workdir.resolve(), private.resolve(), *shared_paths()]
     # opened before any mount: each fd still reaches its folder once something is mounted over a parent
