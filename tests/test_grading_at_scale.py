@@ -237,17 +237,28 @@ def test_ctrl_c_stops_the_graders_and_their_kernels(tmp_path, tmp_path_factory, 
     submit_probe(course, "sleeper", "import os, subprocess, time\nchild = subprocess.Popen(['sleep', '3600'])\n"
                                     f"open({str(pid_file)!r}, 'a').write(f'{{os.getpid()}} {{child.pid}}\\n')\n"
                                     "time.sleep(3600)")
-    run = subprocess.Popen([sys.executable, "-m", "genlab", "grade", "--course", str(course)], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+    # Output to a file, and wait for the process itself: a pipe would also wait for any descendant that inherited it,
+    # and a failure here must say whether `genlab grade` hung or something else held its output.
+    log_path = tmp_path / "grade.log"
+    with open(log_path, "w") as log:
+        run = subprocess.Popen([sys.executable, "-m", "genlab", "grade", "--course", str(course)], stdout=log,
+                               stderr=subprocess.STDOUT, text=True)
     for _ in range(1200):
         if pid_file.exists() and len(pid_file.read_text().split()) == 2:
             break
         time.sleep(0.1)
     else:
         run.kill()
-        pytest.fail(f"the sleeper never started: {run.communicate()[0][-2000:]}")
+        run.wait()
+        pytest.fail(f"the sleeper never started: {log_path.read_text()[-2000:]}")
     run.send_signal(signal.SIGINT)
-    output = run.communicate(timeout=60)[0]
+    try:
+        run.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        tree = [" ".join(p.cmdline()) for p in psutil.Process(run.pid).children(recursive=True)]
+        run.kill()
+        pytest.fail(f"genlab grade still ran 60 s after Ctrl-C; its processes: {tree}\n{log_path.read_text()[-2000:]}")
+    output = log_path.read_text()
     assert run.returncode == 130 and "interrupted" in output, output[-2000:]
     pids = [int(pid) for pid in pid_file.read_text().split()]
     assert len(pids) == 2, "no second attempt after Ctrl-C"
