@@ -54,6 +54,7 @@ from genlab.grading import (
     check_type,
     require,
 )
+from genlab.toy import GaussianMixture2D
 from genlab.train import History, progress, results_table, threads
 
 device = config.setup("02_gan")
@@ -891,31 +892,12 @@ print(f"train_step, 30 steps: L_D {_losses[0]:.3f} -> {_losses[-1]:.3f}; visible
 
 # %%
 TOY_MODES, TOY_RADIUS, TOY_STD, TOY_LATENT = 8, 0.75, 0.02, 2
-toy_angles = torch.arange(TOY_MODES) * 2 * math.pi / TOY_MODES
-toy_centres = TOY_RADIUS * torch.stack([toy_angles.cos(), toy_angles.sin()], 1)  # mu_k
-
-
-def toy_sample(n, generator):
-    """n points from p_data: a mode k uniformly at random, then x = mu_k + sigma * eps, eps ~ N(0, I)."""
-    k = torch.randint(TOY_MODES, (n,), generator=generator)
-    return toy_centres[k] + TOY_STD * torch.randn(n, 2, generator=generator)
-
-
-def toy_density(x):
-    """p_data(x) = (1/K) sum_k N(x; mu_k, sigma^2 I), exactly, for points x of shape (N, 2)."""
-    squared = torch.cdist(x, toy_centres) ** 2
-    return torch.exp(-squared / (2 * TOY_STD ** 2)).mean(1) / (2 * math.pi * TOY_STD ** 2)
-
-
-def toy_modes(samples):
-    """Exact mode statistics of samples (N, 2): modes covered (>= 1/(4K) of the samples within 3 sigma of mu_k) and
-    the share of samples within 3 sigma of some mode."""
-    distance, nearest = torch.cdist(samples, toy_centres).min(1)
-    on_mode = distance < 3 * TOY_STD
-    counts = torch.bincount(nearest[on_mode], minlength=TOY_MODES)
-    return {"modes_covered": int((counts >= len(samples) / (4 * TOY_MODES)).sum()),
-            "within_3sigma": on_mode.float().mean().item(), "counts": counts.tolist()}
-
+# genlab.toy holds these formulas (lesson 05 uses the same mixtures): sampling, the exact density and mode statistics
+TOY = GaussianMixture2D.ring(TOY_MODES, radius=TOY_RADIUS, std=TOY_STD)
+toy_centres = TOY.centres      # mu_k
+toy_sample = TOY.sample        # (n, generator): a mode k uniformly at random, then x = mu_k + sigma * eps
+toy_density = TOY.density      # p_data(x) = (1/K) sum_k N(x; mu_k, sigma^2 I), exactly
+toy_modes = TOY.modes          # modes covered (>= 1/(4K) of the samples within 3 sigma) and the share within 3 sigma
 
 toy_real = toy_modes(toy_sample(5000, torch.Generator().manual_seed(9)))
 print(f"real toy data: {toy_real['modes_covered']}/{TOY_MODES} modes covered, "
