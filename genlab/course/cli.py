@@ -26,6 +26,9 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=None, help="seconds a whole submission may take (default: no limit)")
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds one cell may take (default: 600, from the config)")
     p.add_argument("--roster", default=None, help="roster CSV (default: roster.csv in the course folder, when present)")
+    p.add_argument("--claim", action="store_true",
+                   help="share the work with other `genlab grade --claim` runs (other machines) on this course folder "
+                        "through the Postgres gradebook: each submission is graded once, by whoever claims it first")
     p.add_argument("--slurm", action="store_true",
                    help="submit to Slurm instead: an array job, one task per submission, then feedback and exports")
     p.add_argument("--slurm-gres", default="gpu:1", help="each task's --gres (default gpu:1; '' on a CPU cluster)")
@@ -76,6 +79,9 @@ def main(argv=None):
 
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")
+        if args.claim and args.slurm:
+            parser.error("--claim and --slurm do not go together: with Slurm the scheduler hands out the submissions "
+                         "(one array task each); --claim is for machines without a scheduler.")
         nbgrader_args = [f"--Execute.timeout={args.cell_timeout}"] if args.cell_timeout else []
         if args.slurm:
             from genlab.course import slurm
@@ -88,10 +94,11 @@ def main(argv=None):
         try:
             result = grade.grade_course(args.course or nbgrader.COURSE_DIR, jobs=args.jobs, lessons=args.lesson,
                                         students=args.student, only_new=args.only_new, timeout_s=args.timeout,
-                                        roster_path=args.roster, nbgrader_args=nbgrader_args)
+                                        roster_path=args.roster, nbgrader_args=nbgrader_args, claim=args.claim)
         except KeyboardInterrupt:
-            print("\ninterrupted: the running grades were stopped; the finished ones are in grading_status.json "
-                  "(rerun with --only-new to go on)", file=sys.stderr)
+            print("\ninterrupted: the running grades were stopped; the finished ones are in "
+                  + ("the gradebook's genlab_claims table (other --claim runs take over the rest)" if args.claim
+                     else "grading_status.json (rerun with --only-new to go on)"), file=sys.stderr)
             return 130
         return 1 if result["ungraded"] else 0
     elif args.command == "grade-task":

@@ -189,18 +189,26 @@ def load_roster(course_dir: Path, path: Path | None = None) -> dict:
 
 def grade_course(course_dir: Path = nbgrader.COURSE_DIR, jobs: int = 1, lessons=None, students=None,
                  only_new: bool = False, timeout_s: float | None = None, roster_path: Path | None = None,
-                 nbgrader_args=(), gpus: list | None = None) -> dict:
+                 nbgrader_args=(), gpus: list | None = None, claim: bool = False) -> dict:
     """`make grade`: autograde the chosen submissions over `jobs` workers, write feedback and the exports, print a
-    summary. Returns outcomes, skipped (unchanged, with --only-new), exports and the ungraded outcomes."""
-    with grading_status.sole_grader(Path(course_dir)):
-        return _grade_course(Path(course_dir), jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args,
-                             gpus)
+    summary. Returns outcomes, skipped (unchanged, with --only-new), exports and the ungraded outcomes. With `claim`,
+    other `genlab grade --claim` runs on this course folder share the work through the Postgres gradebook
+    (genlab.course.claims); the outcomes are then everyone's."""
+    grade = _grade_course_claimed if claim else _grade_course
+    if claim:  # fail before any lock: a SQLite gradebook cannot be shared
+        from genlab.course import claims
+
+        claims.check_url(nbgrader.gradebook_url(course_dir))
+    # claim runs share the folder with each other (Postgres keeps them apart), never with a run of its own
+    with grading_status.sole_grader(Path(course_dir), shared=claim):
+        return grade(Path(course_dir), jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args, gpus)
 
 
-def prepare(course_dir: Path, lessons=None, students=None, only_new: bool = False, roster_path: Path | None = None):
+def prepare(course_dir: Path, lessons=None, students=None, only_new: bool = False, roster_path: Path | None = None,
+            records: dict | None = None):
     """Everything before the graders start (also for a Slurm run): the submissions chosen, their lessons released,
-    the gradebook rows graders would race for, and what --only-new skips. Returns a dict with to_grade, skipped,
-    hashes, records and roster."""
+    the gradebook rows graders would race for, and what --only-new skips (by `records`, default
+    grading_status.json's). Returns a dict with to_grade, skipped, hashes, records and roster."""
     submissions = find_submissions(course_dir, lessons, students)
     students_by_id = load_roster(course_dir, roster_path)
     config = course_config.load(course_dir)
@@ -213,7 +221,7 @@ def prepare(course_dir: Path, lessons=None, students=None, only_new: bool = Fals
         {**{s: {} for s in submitters}, **{s.id: s.gradebook_fields() for s in students_by_id.values()}},
         # only lessons graded now: a row for a lesson nobody handed in yet would export everyone as missing
         {lesson: due for lesson, due in config.due_dates.items() if lesson in chosen_lessons})
-    records = grading_status.load(course_dir)
+    records = grading_status.load(course_dir) if records is None else records
     hashes = {(lesson, student): grading_status.submission_hash(course_dir, lesson, student)
               for lesson, student in submissions}
     skipped = [s for s in submissions if only_new and records.get(s[0], {}).get(s[1], {}).get("hash") == hashes[s]
@@ -229,6 +237,11 @@ def record_outcome(course_dir: Path, records: dict, outcome: parallel.Outcome, s
         "hash": submission_hash, "attempts": outcome.attempts, "seconds": round(outcome.seconds, 1),
         "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     grading_status.save(course_dir, records)
+    report_outcome(course_dir, outcome)
+
+
+def report_outcome(course_dir: Path, outcome: parallel.Outcome):
+    """A finished grade printed (one line each: what the claim tests count), and an outdated feedback page gone."""
     if not outcome.graded:  # a page from an earlier grade would show points this submission has not earned
         shutil.rmtree(course_dir / "feedback" / outcome.student / outcome.lesson, ignore_errors=True)
     state = "graded" if outcome.graded else f"UNGRADED after {outcome.attempts} attempt(s): {outcome.reason}"
@@ -266,6 +279,31 @@ def _grade_course(course_dir, jobs, lessons, students, only_new, timeout_s, rost
         course_dir, to_grade, jobs=jobs, timeout_s=timeout_s, nbgrader_args=nbgrader_args, gpus=gpus,
         on_outcome=lambda o: record_outcome(course_dir, records, o, plan["hashes"][(o.lesson, o.student)]))
     return finish(course_dir, outcomes, skipped, plan["roster"])
+
+
+def _grade_course_claimed(course_dir, jobs, lessons, students, only_new, timeout_s, roster_path, nbgrader_args,
+                          gpus) -> dict:
+    from genlab.course import claims
+
+    round_ = claims.Round(course_dir)
+    try:
+        plan = round_.open_or_join(lambda records: prepare(course_dir, lessons, students, only_new, roster_path, records))
+        gpus = parallel.gpu_ids() if gpus is None else gpus
+        print(f"gradebook: {nbgrader.gradebook_shown(course_dir)}")
+        print(sandbox.status_line())
+        print(f"claim: {'opened' if plan else 'joined'} the {round_.describe()}; grading with {jobs} worker(s) on "
+              f"{'GPU ' + ', '.join(gpus) if gpus else 'CPU'}" + ("" if plan else " (this machine's --lesson, "
+              "--student and --only-new do not apply: the round was chosen by the machine that opened it)"), flush=True)
+        queue = round_.queue(on_outcome=lambda o: report_outcome(course_dir, o))
+        try:
+            parallel.grade_submissions(course_dir, None, jobs=jobs, timeout_s=timeout_s, nbgrader_args=nbgrader_args,
+                                       gpus=gpus, queue=queue)
+        finally:
+            queue.close()
+        with round_.finishing():  # everyone's outcomes, one machine at a time
+            return finish(course_dir, round_.outcomes(), round_.skipped(), load_roster(course_dir, roster_path))
+    finally:
+        round_.close()
 
 
 def print_summary(rows: list, ungraded: list, skipped: list, course_dir: Path, exported: dict):

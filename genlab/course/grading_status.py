@@ -38,17 +38,22 @@ def save(course_dir: Path, records: dict):
 
 
 @contextmanager
-def sole_grader(course_dir: Path):
+def sole_grader(course_dir: Path, shared: bool = False):
     """Held for a whole `genlab grade` run: a second run in the same course folder would grade the same submissions
-    twice at once and overwrite this file. The lock goes with the process, also when it is killed."""
+    twice at once and overwrite this file. `genlab grade --claim` runs hold it shared: they may run together (their
+    claims in Postgres keep them apart, and only one at a time writes this file), but not beside a plain run. The lock
+    goes with the process, also when it is killed."""
     with open(Path(course_dir) / LOCK_NAME, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            raise SystemExit(f"another `genlab grade` (pid {handle.read().strip() or '?'}) is grading in {course_dir}; "
-                             "wait for it to end, or stop it, then run again.") from None
+            holder = handle.read().strip() or "?"
+            raise SystemExit(f"another `genlab grade` ({holder}) is grading in {course_dir}; wait for it to end, or "
+                             "stop it, then run again." + ("" if holder.startswith("pid") else
+                                                          " Several `genlab grade --claim` runs may share a folder; "
+                                                          "a run without --claim may not join them.")) from None
         handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
+        handle.write("--claim runs (see the gradebook's genlab_claims table)\n" if shared else f"pid {os.getpid()}\n")
         handle.flush()
         yield

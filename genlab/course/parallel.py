@@ -84,33 +84,54 @@ def grade_one(course_dir: Path, lesson: str, student: str, timeout_s: float | No
     return ""
 
 
+class Pending:
+    """The submissions of one process's run: a worker takes the next one whose student no other worker grades now
+    (two lessons of one student would write the same gradebook rows). genlab.course.claims.ClaimQueue is the same
+    thing shared through Postgres by several machines."""
+
+    def __init__(self, submissions: list, on_outcome=None):
+        self.pending, self.on_outcome = list(submissions), on_outcome
+        self.busy_students, self.lock = set(), threading.Condition()
+
+    def take(self, worker: int, stopping) -> tuple | None:
+        with self.lock:
+            while self.pending and not stopping.is_set():
+                ready = next((s for s in self.pending if s[1] not in self.busy_students), None)
+                if ready:
+                    self.pending.remove(ready)
+                    self.busy_students.add(ready[1])
+                    return ready
+                self.lock.wait()
+            return None
+
+    def done(self, worker: int, outcome: "Outcome"):
+        with self.lock:  # on_outcome runs here too, so callers need no lock of their own
+            self.busy_students.discard(outcome.student)
+            self.lock.notify_all()
+            if self.on_outcome:
+                self.on_outcome(outcome)
+
+    def wake(self):
+        with self.lock:
+            self.lock.notify_all()
+
+
 def grade_submissions(course_dir: Path, submissions: list, jobs: int = 1, timeout_s: float | None = None,
-                      retries: int = 1, nbgrader_args=(), gpus: list | None = None, on_outcome=None) -> list:
+                      retries: int = 1, nbgrader_args=(), gpus: list | None = None, on_outcome=None,
+                      queue=None) -> list:
     """Grade (lesson, student) pairs over `jobs` workers; the gradebook must already hold the lessons and students
-    (see nbgrader.prepare_gradebook). A student is never graded twice at once (two lessons of one student would
-    write the same gradebook rows). `on_outcome(outcome)` is called as each one ends, one call at a time."""
+    (see nbgrader.prepare_gradebook). A student is never graded twice at once. `on_outcome(outcome)` is called as
+    each one ends, one call at a time. `queue` (default: a Pending of `submissions`) hands out the work instead."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     gpus = gpu_ids() if gpus is None else gpus
-    pending = list(submissions)
-    busy_students, outcomes = set(), []
-    lock = threading.Condition()
+    queue = Pending(submissions, on_outcome) if queue is None else queue
+    outcomes, outcomes_lock = [], threading.Lock()
     stopping = threading.Event()  # set on Ctrl-C: no new attempt starts
-
-    def next_submission():
-        with lock:
-            while pending and not stopping.is_set():
-                ready = next((s for s in pending if s[1] not in busy_students), None)
-                if ready:
-                    pending.remove(ready)
-                    busy_students.add(ready[1])
-                    return ready
-                lock.wait()
-            return None
 
     def work(worker: int):
         env = worker_environment(worker, jobs, gpus)
-        while (submission := next_submission()) is not None:
+        while (submission := queue.take(worker, stopping)) is not None:
             lesson, student = submission
             start, reasons = time.monotonic(), []
             for _ in range(1 + retries):
@@ -124,14 +145,12 @@ def grade_submissions(course_dir: Path, submissions: list, jobs: int = 1, timeou
             why = "" if graded else (reasons[-1] if len(set(reasons)) == 1 else "; then ".join(reasons))
             outcome = Outcome(lesson, student, graded, why, len(reasons) + graded, time.monotonic() - start,
                               env.get("CUDA_VISIBLE_DEVICES"))
-            with lock:  # on_outcome runs here too, so callers need no lock of their own
+            with outcomes_lock:
                 outcomes.append(outcome)
-                busy_students.discard(student)
-                lock.notify_all()
-                if on_outcome:
-                    on_outcome(outcome)
+            queue.done(worker, outcome)
 
-    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(min(jobs, len(pending)) or 1)]
+    workers = jobs if submissions is None else min(jobs, len(submissions)) or 1
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in range(workers)]
     for thread in threads:
         thread.start()
     try:
@@ -139,6 +158,7 @@ def grade_submissions(course_dir: Path, submissions: list, jobs: int = 1, timeou
             thread.join()
     except KeyboardInterrupt:  # the graders run in sessions of their own, so Ctrl-C reaches only this process
         stopping.set()
+        queue.wake()
         nbgrader.kill_running()
         raise
     return sorted(outcomes, key=lambda o: (o.lesson, o.student))
