@@ -49,7 +49,7 @@ def start_claim_run(course: Path, log: Path) -> subprocess.Popen:
                                  "--jobs", "1"], stdout=handle, stderr=subprocess.STDOUT, text=True)
 
 
-def wait(runs: list, logs: list, seconds: float = 600):
+def wait(runs: list, logs: list, seconds: float = 1200):  # a guard against a hang; a busy machine is slow
     deadline = time.monotonic() + seconds
     for run in runs:
         try:

@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from genlab.course import grading_status, nbgrader, parallel
@@ -134,11 +135,15 @@ class Round:
         return f"round opened by {row[0]}, {row[1]} submission(s) queued"
 
     def records(self) -> dict:
-        """grading_status.json's records with the finished grades of the table over them (the table is newer)."""
+        """grading_status.json's records, each replaced by the table's grade of it where that one is newer (a plain
+        `genlab grade` since the last claim run writes only the file)."""
         records = grading_status.load(self.course_dir)
         rows = self.sql("SELECT lesson, student, status, reason, hash, attempts, seconds, finished_at, taken_by "
                         "FROM genlab_claims WHERE status IS NOT NULL")
         for lesson, student, status, reason, hashed, attempts, seconds, finished_at, taken_by in rows:
+            known = records.get(lesson, {}).get(student, {}).get("graded_at")
+            if known and datetime.fromisoformat(known) > finished_at:
+                continue
             records.setdefault(lesson, {})[student] = {
                 "status": status, "reason": reason or "", "hash": hashed, "attempts": attempts,
                 "seconds": round(seconds or 0.0, 1), "graded_at": finished_at.isoformat(timespec="seconds"),

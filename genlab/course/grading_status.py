@@ -1,6 +1,7 @@
 """What genlab knows about each submission beyond the gradebook: whether its last grade ran to the end (graded) or
 not (ungraded, with the reason), and a hash of what was graded, for `--only-new`. Kept in grading_status.json in the
-course folder; only the parent `genlab grade` process writes it."""
+course folder; only the parent `genlab grade` process writes it. With --claim the shared truth is the gradebook's
+genlab_claims table (genlab.course.claims), written into this file at the end of each claim run."""
 
 import fcntl
 import hashlib
