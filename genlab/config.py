@@ -92,6 +92,7 @@ LESSON_DATASETS = {
     "03_dcgan": ("MNIST", "CIFAR10"),
     "04_cgan": ("FashionMNIST",),
     "05_gan_losses": ("FashionMNIST",),
+    "06_fid_is": ("MNIST", "FashionMNIST", "CIFAR10"),
 }
 
 
