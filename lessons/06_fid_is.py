@@ -49,15 +49,16 @@ from genlab.train import results_table
 
 device = config.setup("06_fid_is")
 # One budget table for the whole lesson: nothing below picks its own sizes.
-#   n_inception: real test images per dataset through the Inception (about 5-10 images/s on 2 CPU cores)
+#   n_probe: images of the speed probe; n_inception: real test images per dataset through the Inception
+#   (about 1-10 images/s on 2 CPU cores, depending on what else runs)
 #   n_judge: the largest n of the sample-size study (judge features: about 1,000 images/s)
 #   n_pr: images per set for precision and recall; n_is: images for the ImageNet Inception Score
 BUDGET = config.budget({
-    "smoke": dict(n_inception=4, n_noise=4, n_judge=600, ns=[100, 200, 300, 600], n_pr=300, n_is=16,
+    "smoke": dict(n_probe=2, n_inception=2, n_noise=2, n_judge=600, ns=[100, 200, 300, 600], n_pr=300, n_is=16,
                   kid_subsets=10, kid_size=100, n_widget=300, inception_ns=[], inception_agreement=False),
-    "cpu": dict(n_inception=120, n_noise=40, n_judge=10000, ns=[500, 1000, 2000, 5000, 10000], n_pr=2000,
+    "cpu": dict(n_probe=8, n_inception=120, n_noise=40, n_judge=10000, ns=[500, 1000, 2000, 5000, 10000], n_pr=2000,
                 n_is=300, kid_subsets=50, kid_size=500, n_widget=1000, inception_ns=[], inception_agreement=False),
-    "gpu": dict(n_inception=10000, n_noise=2000, n_judge=10000, ns=[500, 1000, 2000, 5000, 10000], n_pr=10000,
+    "gpu": dict(n_probe=64, n_inception=10000, n_noise=2000, n_judge=10000, ns=[500, 1000, 2000, 5000, 10000], n_pr=10000,
                 n_is=10000, kid_subsets=100, kid_size=1000, n_widget=2000, inception_ns=[500, 1000, 2000, 5000, 10000],
                 inception_agreement=True),
 })
@@ -114,8 +115,8 @@ for bad, why in ((digits_test.images[:2], "28x28 without resize=True"),
     except ValueError as error:
         print(f"refused ({why}): {error}")
 start = time.perf_counter()
-_probe = inception.inception_features(digits_test.images[:8], resize=True, device=device)
-inception_images_per_second = 8 / (time.perf_counter() - start)
+_probe = inception.inception_features(digits_test.images[:BUDGET.n_probe], resize=True, device=device)
+inception_images_per_second = BUDGET.n_probe / (time.perf_counter() - start)
 print(f"features {tuple(_probe.shape)}, min {_probe.min():.3f}, max {_probe.max():.3f}; "
       f"{inception_images_per_second:.1f} images/s on {device} (resizing included)")
 
