@@ -20,7 +20,7 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
     """Execute solutions/<lesson>.ipynb in a profile and save the executed notebook, also when a cell fails or runs
     past `timeout` seconds (per cell; None = no limit, the default outside smoke). Returns time, results, the saved
     notebook and `error` (None, or what stopped the run)."""
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     if timeout is None and profile == "smoke":
         timeout = 300  # a smoke lesson takes about a minute; anything longer is a hang
@@ -38,6 +38,9 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
         client.execute(env=env)  # env reaches the kernel process
     except (CellExecutionError, CellTimeoutError) as failure:
         error = f"{type(failure).__name__}: {str(failure).strip().splitlines()[-1][:300]}"
+    except (DeadKernelError, AssertionError) as failure:
+        # the kernel died (out of memory, killed); nbclient's clean-up then trips an assert of its own and hides why
+        error = f"the kernel died during the run ({type(failure).__name__}); the cells executed before it are saved"
     seconds = time.time() - start
     out = Path(out_dir) / f"{lesson}.{profile}.ipynb"
     build.write_notebook(notebook, out)  # saved either way: a failed cpu run keeps everything it computed
