@@ -812,6 +812,12 @@ from torchvision.transforms.functional import gaussian_blur
 judge = assets.load_mnist_classifier(device)
 mnist_train = data.load("MNIST", "train").subset(BUDGET.n_judge, seed=4)
 mnist_test = data.load("MNIST", "test").subset(BUDGET.n_judge, seed=5)
+# subset() keeps the file order when n covers the whole set, and MNIST's test file holds two groups of writers one
+# after the other (its first 5,000 digits are cleaner than its last 5,000). Shuffle, so that every prefix feats[:n]
+# below is a random sample: otherwise FID(n) would mix the sample-size bias with a change of writers at n > 5,000.
+_order = torch.randperm(len(mnist_test), generator=torch.Generator().manual_seed(5))
+mnist_test = data.ImageData(mnist_test.images[_order], mnist_test.labels[_order], mnist_test.classes,
+                            mnist_test.source, mnist_test.is_standin)
 
 
 def blur(images, sigma):
