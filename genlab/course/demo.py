@@ -40,6 +40,8 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
         error = f"{type(failure).__name__}: {str(failure).strip().splitlines()[-1][:300]}"
     except (DeadKernelError, AssertionError) as failure:
         # the kernel died (out of memory, killed); nbclient's clean-up then trips an assert of its own and hides why
+        if not isinstance(failure, DeadKernelError) and not isinstance(failure.__context__, DeadKernelError):
+            raise  # an assert that is not about a dead kernel is a bug to see, not a run to save
         error = f"the kernel died during the run ({type(failure).__name__}); the cells executed before it are saved"
     seconds = time.time() - start
     out = Path(out_dir) / f"{lesson}.{profile}.ipynb"
