@@ -57,11 +57,14 @@ device = config.setup("05_gan_losses")
 # One budget table for the whole lesson: nothing below picks its own sizes.
 # toy_steps count G steps; a loss with n_critic = 5 takes five D steps per G step.
 BUDGET = config.budget({
-    "smoke": dict(toy_steps=20, toy_hidden=32, toy_batch=64, toy_log_every=10, toy_seeds=1,
+    "smoke": dict(toy_mixtures=("ring", "grid"), toy_steps=20, toy_hidden=32, toy_batch=64, toy_log_every=10,
+                  toy_seeds=1, toy_lr=1e-3, toy_lr_lipschitz=1e-3,
                   image_steps=6, width=8, batch_size=16, image_log_every=3, n_eval=200, plot_seconds=30),
-    "cpu": dict(toy_steps=3000, toy_hidden=128, toy_batch=128, toy_log_every=150, toy_seeds=1,
+    "cpu": dict(toy_mixtures=("ring",), toy_steps=1500, toy_hidden=128, toy_batch=128, toy_log_every=75,
+                toy_seeds=1, toy_lr=1e-3, toy_lr_lipschitz=1e-3,
                 image_steps=400, width=32, batch_size=64, image_log_every=100, n_eval=1000, plot_seconds=10),
-    "gpu": dict(toy_steps=5000, toy_hidden=256, toy_batch=512, toy_log_every=250, toy_seeds=3,
+    "gpu": dict(toy_mixtures=("ring", "grid"), toy_steps=5000, toy_hidden=256, toy_batch=512, toy_log_every=250,
+                toy_seeds=3, toy_lr=1e-3, toy_lr_lipschitz=2e-4,
                 image_steps=5000, width=64, batch_size=128, image_log_every=250, n_eval=10000, plot_seconds=5),
 })
 LATENT_DIM = 64
@@ -1163,14 +1166,15 @@ print("losses:", ", ".join(LOSSES))
 # %%
 RING = GaussianMixture2D.ring(8, radius=2.0, std=0.1)
 GRID = GaussianMixture2D.grid(5, extent=4.0, std=0.1)
-MIXTURES = {"ring": RING, "grid": GRID}
+MIXTURES = {name: {"ring": RING, "grid": GRID}[name] for name in BUDGET.toy_mixtures}   # cpu: the ring only (time)
 TOY_LATENT = 16
 LIPSCHITZ = {"WGAN (clip)", "WGAN-GP", "hinge + SN"}   # critics with a bounded slope
 
 
 def toy_learning_rate(loss_name):
-    """1e-3 for the classifier-style losses; 2e-4 for Lipschitz critics, which diverge or smear at 1e-3 here."""
-    return 2e-4 if loss_name in LIPSCHITZ else 1e-3
+    """The budget's rate: 1e-3 for every loss in the short runs; 2e-4 for the Lipschitz critics in the long gpu runs,
+    where 1e-3 makes their generators hop between modes."""
+    return BUDGET.toy_lr_lipschitz if loss_name in LIPSCHITZ else BUDGET.toy_lr
 
 
 for _name, _mix in MIXTURES.items():

@@ -1,6 +1,7 @@
 """`genlab` command line: build the course, run lessons, grade submissions, the demo, the static site, data status."""
 
 import argparse
+import os
 import sys
 
 
@@ -26,6 +27,9 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=None, help="seconds a whole submission may take (default: no limit)")
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds one cell may take (default: 600, from the config)")
     p.add_argument("--roster", default=None, help="roster CSV (default: roster.csv in the course folder, when present)")
+    p.add_argument("--graded-cells-only", action="store_true",
+                   help="execute each submission up to its last graded cell: the same points, much faster, but feedback "
+                        "without the training run and figures that follow")
     p.add_argument("--slurm", action="store_true",
                    help="submit to Slurm instead: an array job, one task per submission, then feedback and exports")
     p.add_argument("--slurm-gres", default="gpu:1", help="each task's --gres (default gpu:1; '' on a CPU cluster)")
@@ -77,6 +81,10 @@ def main(argv=None):
         if args.jobs < 1:
             parser.error("--jobs must be at least 1")
         nbgrader_args = [f"--Execute.timeout={args.cell_timeout}"] if args.cell_timeout else []
+        if args.graded_cells_only:  # read by nbgrader_config.py's preprocessors in every grader (Slurm tasks included)
+            from genlab.course import graded_cells_only
+
+            os.environ[graded_cells_only.VARIABLE] = "1"
         if args.slurm:
             from genlab.course import slurm
 
