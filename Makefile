@@ -31,9 +31,10 @@ site: venv        ## the solutions, executed, as HTML under site/ (open site/ind
 build: venv       ## lessons/*.py -> starter/ and solutions/
 	$(PY) -m genlab build
 
-grade: venv       ## autograde autograder/submitted/: make grade [JOBS=4] [LESSON=02_gan] [STUDENT='a*'] [ONLY_NEW=1] [TIMEOUT=s] [SLURM=1] [CLAIM=1]
+grade: venv       ## autograde autograder/submitted/: make grade [JOBS=4] [LESSON=02_gan] [STUDENT='a*'] [ONLY_NEW=1] [TIMEOUT=s] [SLURM=1] [CLAIM=1] [GRADED_ONLY=1]
 	$(PY) -m genlab grade --jobs $(or $(JOBS),1) $(if $(LESSON),--lesson '$(LESSON)') $(if $(STUDENT),--student '$(STUDENT)') \
-	  $(if $(ONLY_NEW),--only-new) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(SLURM),--slurm) $(if $(CLAIM),--claim)
+	  $(if $(ONLY_NEW),--only-new) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(SLURM),--slurm) $(if $(CLAIM),--claim) \
+	  $(if $(GRADED_ONLY),--graded-cells-only)
 
 feedback: venv    ## feedback for fully graded submissions (after formgrader): make feedback [LESSON=02_gan] [RELEASE=1]
 	$(PY) -m genlab feedback $(if $(LESSON),--lesson '$(LESSON)') $(if $(RELEASE),--release)

@@ -13,6 +13,7 @@ from nbgrader.preprocessors import GetGrades
 
 from genlab.course import course_config, guard, sandbox
 from genlab.course.grade import HideHiddenTests
+from genlab.course.graded_cells_only import ParkUngradedTail, RestoreUngradedTail
 from genlab.course.guarded_cells import GuardTestCells
 from genlab.course.nbgrader import gradebook_url
 
@@ -35,7 +36,10 @@ os.environ[guard.SEED_KEY_VARIABLE] = course_config.hidden_seed_key(here)
 # Before a submission runs, every test cell gets a first line restoring the captured checks and per-course seeds in
 # its hidden blocks (genlab.course.guard); answers that reach for the interpreter are flagged in review/.
 # (nbgrader ignores a config file that raises, so `genlab grade` checks that the line is there: see parallel.grade_one)
-c.Autograde.autograde_preprocessors = [GuardTestCells, *Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default()]
+# With GENLAB_GRADED_CELLS_ONLY=1 (the test suite, `genlab grade --graded-cells-only`) nbgrader executes up to the last
+# graded cell and keeps the rest unexecuted (genlab.course.graded_cells_only); points are the same, feedback shorter.
+_execute, *_rest = Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default()
+c.Autograde.autograde_preprocessors = [GuardTestCells, ParkUngradedTail, _execute, RestoreUngradedTail, *_rest]
 c.GuardTestCells.course_root = here
 # One cell may run up to 10 minutes (a whole gpu-profile lesson fits); a looping cell is interrupted after that.
 # `genlab grade --timeout` limits a whole submission on top of this.

@@ -81,6 +81,7 @@ def main(argv=None):
     report = {"benchmark": "inception_speed", "device": str(device),
               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
               "torch": torch.__version__, "threads": torch.get_num_threads(), "n": args.n, "batch": args.batch,
+              "load_average_1_5_15_min_after": [round(x, 2) for x in os.getloadavg()],  # other jobs share the cores
               "results": results}
     out = Path(__file__).resolve().parent / "results" / f"inception_speed_{device.type}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -237,7 +237,12 @@ def attempt(fn, *args, what: str = "", **kwargs):
     except CheckFailed:
         raise
     except Exception as error:  # noqa: BLE001 - every error is shown; known ones are explained
-        why = explain_error(error)
         label = what or getattr(fn, "__name__", "the function")
+        if isinstance(error, NotImplementedError) and not is_done(fn):  # the exercise under test itself is blank
+            raise CheckFailed(f"`{getattr(fn, '__name__', label)}` is still the starter stub (raise "
+                              "NotImplementedError): write your answer in its cell above this test, run that cell, "
+                              "then run this one again.") from error
+        why = explain_error(error)
         cause = f"\nProbable cause: {why}" if why else ""
-        raise CheckFailed(f"{label} raised {type(error).__name__}: {str(error)[:300]}{cause}") from error
+        message = f": {str(error)[:300]}" if str(error) else ""
+        raise CheckFailed(f"{label} raised {type(error).__name__}{message}{cause}") from error

@@ -28,8 +28,8 @@
 #
 # | profile | what it trains | time |
 # |---|---|---|
-# | `smoke` | a few steps of every loss: checks that everything runs; numbers are **not meaningful** | not yet measured (target ≤ 60 s) |
-# | `cpu` | 2-D mixtures with six losses, then a small DCGAN on Fashion-MNIST with four losses | not yet measured (target ≤ 10 min) |
+# | `smoke` | a few steps of every loss: checks that everything runs; numbers are **not meaningful** | about 31 s on 2 CPU cores |
+# | `cpu` | the ring of 8 with six losses, then a small DCGAN on Fashion-MNIST with four losses | about 9 min on 2 CPU cores |
 # | `gpu` | longer 2-D runs, wider DCGANs, many more steps | aims at under 10 minutes on one GPU (not yet timed) |
 #
 # Exercises: 8 (25 points, autograded) and 4 written questions (9 points, read by a person).
@@ -57,11 +57,14 @@ device = config.setup("05_gan_losses")
 # One budget table for the whole lesson: nothing below picks its own sizes.
 # toy_steps count G steps; a loss with n_critic = 5 takes five D steps per G step.
 BUDGET = config.budget({
-    "smoke": dict(toy_steps=20, toy_hidden=32, toy_batch=64, toy_log_every=10, toy_seeds=1,
+    "smoke": dict(toy_mixtures=("ring", "grid"), toy_steps=20, toy_hidden=32, toy_batch=64, toy_log_every=10,
+                  toy_seeds=1, toy_lr=1e-3, toy_lr_lipschitz=1e-3,
                   image_steps=6, width=8, batch_size=16, image_log_every=3, n_eval=200, plot_seconds=30),
-    "cpu": dict(toy_steps=3000, toy_hidden=128, toy_batch=128, toy_log_every=150, toy_seeds=1,
-                image_steps=400, width=32, batch_size=64, image_log_every=100, n_eval=1000, plot_seconds=10),
-    "gpu": dict(toy_steps=5000, toy_hidden=256, toy_batch=512, toy_log_every=250, toy_seeds=3,
+    "cpu": dict(toy_mixtures=("ring",), toy_steps=1500, toy_hidden=128, toy_batch=128, toy_log_every=75,
+                toy_seeds=1, toy_lr=1e-3, toy_lr_lipschitz=1e-3,
+                image_steps=320, width=32, batch_size=64, image_log_every=80, n_eval=1000, plot_seconds=10),
+    "gpu": dict(toy_mixtures=("ring", "grid"), toy_steps=5000, toy_hidden=256, toy_batch=512, toy_log_every=250,
+                toy_seeds=3, toy_lr=1e-3, toy_lr_lipschitz=2e-4,
                 image_steps=5000, width=64, batch_size=128, image_log_every=250, n_eval=10000, plot_seconds=5),
 })
 LATENT_DIM = 64
@@ -1153,24 +1156,27 @@ print("losses:", ", ".join(LOSSES))
 # did $G$ find every mode?) and the **share of samples on a mode** (precision: are its samples where the data is?).
 #
 # Every loss trains the same small MLPs (two hidden layers) with Adam, $\beta = (0.5, 0.9)$, for the same number of
-# **G steps**. The learning rate is $10^{-3}$ for the three classifier-style losses and $2\cdot10^{-4}$ for the three
-# Lipschitz critics: at $10^{-3}$ their generators smeared over the plane or hopped between modes (WGAN-GP: 1 of 8
-# modes after 3,000 steps, against 7 of 8 at $2\cdot10^{-4}$), and the papers' $10^{-4}$ needs more steps than a
-# laptop has; the discriminator of "hinge + SN" is
+# **G steps** (the WGANs and hinge take five critic steps per G step, so five times the D work). In the short runs
+# (`smoke`, `cpu`: 1,500 G steps) every loss uses learning rate $10^{-3}$; at $2\cdot10^{-4}$ the Lipschitz critics
+# had not left the initial cloud after 1,500 steps, and the papers' $10^{-4}$ needs far longer runs. The long `gpu`
+# runs (5,000 steps) use $2\cdot10^{-4}$ for the three Lipschitz critics, because at $10^{-3}$ over 3,000 steps our
+# WGAN-GP generator started hopping between modes (1 of 8 at the end). The `cpu` profile trains on the ring only
+# (the grid doubles the time); `gpu` trains both. The discriminator of "hinge + SN" is
 # built from your `SpectralLinear`. We also keep snapshots of $G$'s samples and of $D$'s output on a grid, and the
 # size of the gradient that reaches $G$'s samples, $\|\nabla_x \mathcal L_G\|$.
 
 # %%
 RING = GaussianMixture2D.ring(8, radius=2.0, std=0.1)
 GRID = GaussianMixture2D.grid(5, extent=4.0, std=0.1)
-MIXTURES = {"ring": RING, "grid": GRID}
+MIXTURES = {name: {"ring": RING, "grid": GRID}[name] for name in BUDGET.toy_mixtures}   # cpu: the ring only (time)
 TOY_LATENT = 16
 LIPSCHITZ = {"WGAN (clip)", "WGAN-GP", "hinge + SN"}   # critics with a bounded slope
 
 
 def toy_learning_rate(loss_name):
-    """1e-3 for the classifier-style losses; 2e-4 for Lipschitz critics, which diverge or smear at 1e-3 here."""
-    return 2e-4 if loss_name in LIPSCHITZ else 1e-3
+    """The budget's rate: 1e-3 for every loss in the short runs; 2e-4 for the Lipschitz critics in the long gpu runs,
+    where 1e-3 makes their generators hop between modes."""
+    return BUDGET.toy_lr_lipschitz if loss_name in LIPSCHITZ else BUDGET.toy_lr
 
 
 for _name, _mix in MIXTURES.items():
@@ -1264,17 +1270,17 @@ for row in toy_table:
 print(f"{'(real data: every mode, 0.989 on a mode; a G that outputs one point: 1 mode at best)'}")
 
 # %% [markdown]
-# **What the project's `cpu` run showed** (3,000 G steps, one seed; your table above may differ in the details):
-# on the ring, the non-saturating loss, NS + R1 and hinge + SN covered 8/8 modes (0.89, 0.88 and 0.46 of the
-# samples on a mode), LSGAN 5/8, and both WGANs 0/8; on the grid no loss covered more than 8 of 25 modes. This is
-# **not** the ordering of the papers, where WGAN-GP and SN cover every mode and the plain GAN collapses — and the
-# figures below show why: those results come from runs of tens of thousands of steps. A critic whose slope is
-# bounded moves $G$'s samples slowly and smoothly: after 3,000 steps the WGAN samples are still a cloud spread over
-# the plane (no collapse at all — high recall, low precision), while the unconstrained discriminators have already
-# carved a sharp bump around each mode. The non-saturating GAN did hop between modes early (look at its first
-# snapshots and at the "modes covered" curve) before settling; with other seeds it can stay collapsed, and with a
-# single critic step hinge + SN collapsed onto one mode after another. Section 10 explains the gradient sizes; Q1 asks
-# you to change one setting and see which of these orderings moves.
+# **What the project's `cpu` run showed** (ring, 1,500 G steps, one seed; the run is seeded, so yours should match
+# on a CPU, though another PyTorch build may round differently): **WGAN-GP and NS + R1 covered all 8 modes** (0.56 and
+# 0.71 of the samples on a mode), the non-saturating loss 6/8 (0.39), hinge + SN 6/8 (0.30), LSGAN 5/8 (0.56),
+# clipped WGAN 0/8 (0.07: its samples are still a cloud over the plane). The figures below show *how*: the
+# non-saturating generator first sat on one mode and dragged a single blob around (1 of 8 modes up to step ~1,000,
+# the mode collapse of the papers), then spread out; LSGAN found five modes early and kept drawing an arc through
+# them; the critics with a bounded slope (clipping, GP, SN) move $G$'s samples slowly and smoothly from a cloud onto
+# the ring, and R1 lets a sharp discriminator carve one bump per mode without the collapse. In longer or narrower
+# settings the ordering sharpens: with modes of standard deviation 0.05, three seeds of the non-saturating loss had
+# 3, 4 and 2 modes after 1,500 steps where NS + R1 (seed 0) had all 8, and WGAN-GP and hinge + SN went from 0/8 at
+# 1,500 steps to 8/8 at 3,000. Q1 asks you to change one setting and see which of these orderings moves.
 
 # %% [markdown]
 # Samples over time (blue), on top of $D$'s score (shading; red crosses are the modes). Look for a generator that
@@ -1468,10 +1474,11 @@ for loss_name in IMAGE_LOSSES:
 print(f"{'real vs real':16s} classifier FID {fid_real:7.2f};  uniform noise {fid_noise:.1f}")
 
 # %% [markdown]
-# In the project's `cpu` run (400 G steps, n = 1,000): WGAN-GP reached classifier FID 31 after 124 s of training,
-# the non-saturating loss 39 after 23 s, LSGAN 45 after 23 s, hinge + SN 49 after 78 s (real-vs-real 0.25, noise 120).
-# Per G step WGAN-GP is best, but it saw five times as many real images and paid a double backward for each; per
-# second the curves of the left panel are closer. All four are far from real-vs-real after a few hundred steps: this
+# In the project's `cpu` run (320 G steps, n = 1,000, 2 CPU cores): WGAN-GP reached classifier FID 35 after 155 s of
+# training, the non-saturating loss 41 after 36 s, LSGAN 48 after 30 s, hinge + SN 55 after 99 s (real-vs-real 0.25,
+# uniform noise 120). Per G step WGAN-GP is best, but it saw five times as many real images and paid a double
+# backward for each; per second the non-saturating loss is ahead (FID 41 at 36 s, where WGAN-GP's first logged point
+# is about 70 at 40 s). All four are far from real-vs-real after a few hundred steps: this
 # race says which loss is *faster to a mediocre model* at these sizes, not which is best at convergence.
 
 # %%
@@ -1498,7 +1505,7 @@ plt.show()
 # ## 12. Questions
 #
 # **Q1 (experiment).** Find a setting in which one loss clearly beats another, on the toy or on images, and explain
-# it. Change one thing — `R1_GAMMA`, WGAN's clip value, `n_critic`, the learning rate in `train_toy`, the mixture
+# it. Change one thing — `R1_GAMMA`, WGAN's clip value, `n_critic`, the learning rate (`BUDGET.toy_lr`), the mixture
 # (for example `GaussianMixture2D.ring(8, radius=2.0, std=0.2)`), or `BUDGET.toy_steps` — rerun the cells of
 # section 9 (or 11), and report the two losses' numbers before and after. Then explain the difference with the
 # sections above (which divergence, which constraint, which gradient factor).

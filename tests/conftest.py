@@ -12,6 +12,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 HAS_REAL_MNIST = bool(REAL_DATA and (Path(REAL_DATA) / "MNIST" / "raw").is_dir())
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Tests marked real_mnist skip, with the reason, when GENLAB_DATA holds no real MNIST. (A marker, not an import
     from this file: a dependency installs a top-level package named `tests` that would shadow this folder.)"""

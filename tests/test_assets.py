@@ -73,10 +73,16 @@ def test_digit_judge_accuracy_and_confidence_on_real_mnist_test():
 SHIPPED_STATISTICS = sorted(name for name in assets.STATISTICS if f"inception_{name}" in assets.manifest())
 
 
-@pytest.mark.xfail(reason="Fashion-MNIST and CIFAR-10 statistics not built yet (the 2-core machine was saturated): run "
-                          "scripts/reference_stats.py fashion / cifar10 (--n 0 --device cuda on a GPU)", strict=False)
+@pytest.mark.xfail(reason="inception_fashion and inception_cifar10 are not built yet: on the shared 2-core machine the "
+                          "Inception ran at 0.2-1 images/s (load 5-8) and the fashion run (2,000 + 500 images) did not "
+                          "finish in the session; run scripts/reference_stats.py fashion / cifar10 --n 2000 --test-n 500 "
+                          "(minutes on a GPU: --device cuda). strict: once both exist, remove this marker", strict=True)
 def test_every_dataset_has_reference_statistics():
-    assert SHIPPED_STATISTICS == sorted(assets.STATISTICS)
+    """MNIST, Fashion-MNIST and CIFAR-10 each ship Inception statistics, and each file is on disk (the manifest alone
+    does not make an asset: an earlier commit claimed files that were never written)."""
+    assert SHIPPED_STATISTICS == sorted(assets.STATISTICS) == ["cifar10", "fashion", "mnist"]
+    for name in SHIPPED_STATISTICS:
+        assert (assets.ASSET_DIR / assets.statistics_file(name)).is_file(), name
 
 
 @pytest.mark.parametrize("name", SHIPPED_STATISTICS)

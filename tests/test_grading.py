@@ -78,3 +78,23 @@ def test_check_gradients_catches_a_detached_term():
         check_gradients(lambda x: (x ** 2).sum() + x.detach().sum(), lambda x: (x ** 2).sum() + x.sum(), {"x": x}, "loss")
     with pytest.raises(CheckFailed, match="no gradient"):
         check_gradients(lambda x: (x ** 2).sum().detach(), lambda x: (x ** 2).sum(), {"x": x}, "loss")
+
+
+def test_attempt_names_the_blank_exercise_itself_and_a_blank_one_it_calls():
+    from genlab.grading import attempt
+
+    def encoder(x):
+        raise NotImplementedError()
+
+    class Decoder:
+        def __init__(self, size):
+            raise NotImplementedError()
+
+    def sampler(x):  # finished, but calls a blank exercise
+        return encoder(x)
+
+    for blank in (encoder, Decoder):
+        with pytest.raises(CheckFailed, match=rf"`{blank.__name__}` is still the starter stub .* write your answer"):
+            attempt(blank, 1)
+    with pytest.raises(CheckFailed, match="sampler raised NotImplementedError\nProbable cause: a function this calls"):
+        attempt(sampler, 1)

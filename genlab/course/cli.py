@@ -1,6 +1,7 @@
 """`genlab` command line: build the course, run lessons, grade submissions, the demo, the static site, data status."""
 
 import argparse
+import os
 import sys
 
 
@@ -29,6 +30,9 @@ def main(argv=None):
     p.add_argument("--claim", action="store_true",
                    help="share the work with other `genlab grade --claim` runs (other machines) on this course folder "
                         "through the Postgres gradebook: each submission is graded once, by whoever claims it first")
+    p.add_argument("--graded-cells-only", action="store_true",
+                   help="execute each submission up to its last graded cell: the same points, much faster, but feedback "
+                        "without the training run and figures that follow")
     p.add_argument("--slurm", action="store_true",
                    help="submit to Slurm instead: an array job, one task per submission, then feedback and exports")
     p.add_argument("--slurm-gres", default="gpu:1", help="each task's --gres (default gpu:1; '' on a CPU cluster)")
@@ -83,6 +87,10 @@ def main(argv=None):
             parser.error("--claim and --slurm do not go together: with Slurm the scheduler hands out the submissions "
                          "(one array task each); --claim is for machines without a scheduler.")
         nbgrader_args = [f"--Execute.timeout={args.cell_timeout}"] if args.cell_timeout else []
+        if args.graded_cells_only:  # read by nbgrader_config.py's preprocessors in every grader (Slurm tasks included)
+            from genlab.course import graded_cells_only
+
+            os.environ[graded_cells_only.VARIABLE] = "1"
         if args.slurm:
             from genlab.course import slurm
 

@@ -20,7 +20,7 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
     """Execute solutions/<lesson>.ipynb in a profile and save the executed notebook, also when a cell fails or runs
     past `timeout` seconds (per cell; None = no limit, the default outside smoke). Returns time, results, the saved
     notebook and `error` (None, or what stopped the run)."""
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     if timeout is None and profile == "smoke":
         timeout = 300  # a smoke lesson takes about a minute; anything longer is a hang
@@ -38,6 +38,11 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
         client.execute(env=env)  # env reaches the kernel process
     except (CellExecutionError, CellTimeoutError) as failure:
         error = f"{type(failure).__name__}: {str(failure).strip().splitlines()[-1][:300]}"
+    except (DeadKernelError, AssertionError) as failure:
+        # the kernel died (out of memory, killed); nbclient's clean-up then trips an assert of its own and hides why
+        if not isinstance(failure, DeadKernelError) and not isinstance(failure.__context__, DeadKernelError):
+            raise  # an assert that is not about a dead kernel is a bug to see, not a run to save
+        error = f"the kernel died during the run ({type(failure).__name__}); the cells executed before it are saved"
     seconds = time.time() - start
     out = Path(out_dir) / f"{lesson}.{profile}.ipynb"
     build.write_notebook(notebook, out)  # saved either way: a failed cpu run keeps everything it computed
@@ -45,11 +50,16 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
     return {"seconds": seconds, "results": results, "notebook": out, "error": error}
 
 
-def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = False, each_unanswered: bool = True) -> dict:
+def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = False, each_unanswered: bool = True,
+                              graded_cells_only: bool = True) -> dict:
     """Autograde, in one nbgrader run: the reference answers, the untouched starter, one submission per code answer
     left unanswered alone ("skip-<answer>", for the cascade invariant) and the lesson's wrong answers (grouped so that
     each submission holds at most one mistake per answer cell). Returns points per submission, per mistake and per
-    skipped answer; `grading_violations` reads it.
+    skipped answer, and the errors of given cells in the untouched starter; `grading_violations` reads it.
+
+    The untouched starter runs whole (its given cells must skip, not crash, after unanswered exercises). With
+    graded_cells_only (the default: the solution's own run shows the rest) the other submissions run up to their last
+    graded cell only, which gives the same points in a fraction of the time.
 
     With tamper=True, submission wrong-1 also rewrites the first test cell that judges its first mistake to `pass`,
     as a student might; nbgrader must restore it, so that mistake must still lose points."""
@@ -70,8 +80,13 @@ def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = Fals
             answers = grade.apply_wrong_answer(answers, wrong)
         edits = tampered if number == 1 else {}
         grade.submit(course_dir, lesson, f"wrong-{number}", grade.make_submission(lesson, answers, edits))
-    nbgrader.autograde(course_dir, lesson)
+    if graded_cells_only:
+        nbgrader.autograde(course_dir, lesson, ["--student", "unanswered"])
+        nbgrader.autograde(course_dir, lesson, ["--student", "[!u]*"], graded_cells_only=True)  # all but unanswered
+    else:
+        nbgrader.autograde(course_dir, lesson)
     points = nbgrader.scores(course_dir, lesson)
+    starter = nbformat.read(course_dir / "autograded" / "unanswered" / lesson / f"{lesson}.ipynb", as_version=4)
 
     def lost(student):
         return {cell: top - score for cell, (score, top) in points[student]["cells"].items() if score < top}
@@ -93,7 +108,21 @@ def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = Fals
                                  "submission": f"wrong-{number}", "own": [], "lost": {cell: amount}, "max": 0,
                                  "leak": True})
     return {"points": points, "mistakes": mistakes, "cascade": cascade, "tampered": sorted(tampered),
-            "judged_by": judged_by}
+            "judged_by": judged_by, "starter_crashes": given_cell_errors(starter)}
+
+
+def given_cell_errors(notebook) -> list:
+    """'cell N: Error: message' for each given code cell (neither an answer nor a test) that raised."""
+    found = []
+    for number, cell in enumerate(notebook.cells):
+        marks = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or marks.get("solution") or marks.get("grade"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append(f"cell {number} ({cell.source.splitlines()[0][:60] if cell.source else ''}): "
+                             f"{output.get('ename')}: {str(output.get('evalue'))[:200]}")
+    return found
 
 
 def grading_violations(outcome: dict) -> list:
@@ -111,6 +140,8 @@ def grading_violations(outcome: dict) -> list:
             kept = sorted(c for c in expected if c not in row["lost"])
             problems.append(f"leaving only {row['answer']!r} unanswered lost {row['lost']}; expected exactly {expected}"
                             + (f" (cascade into {extra})" if extra else "") + (f" (kept points in {kept})" if kept else ""))
+    for crash in outcome.get("starter_crashes", []):
+        problems.append(f"the untouched starter crashed in a given cell instead of skipping it: {crash}")
     for m in outcome["mistakes"]:
         if m.get("leak"):
             problems.append(f"{m['submission']}: {m['why']}")

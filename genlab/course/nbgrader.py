@@ -14,8 +14,8 @@ import threading
 import time
 from pathlib import Path
 
-from genlab.config import REPO_ROOT
-
+# Not from genlab.config, which imports torch: the grading sandbox imports this module at every kernel start.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 COURSE_DIR = REPO_ROOT / "autograder"  # the instructor's nbgrader course (config; run-time folders are git-ignored)
 COURSE_FILES = ("nbgrader_config.py", "course.toml")  # what a course folder needs besides its run-time folders
 GRADEBOOK_URL_VARIABLE = "GENLAB_GRADEBOOK_URL"
@@ -49,10 +49,10 @@ def _environment() -> dict:
     return env
 
 
-def command(args, course_dir: Path = COURSE_DIR, check: bool = True) -> str:
-    """Run `nbgrader <args>` in a course folder; its output is returned (and shown on failure)."""
+def command(args, course_dir: Path = COURSE_DIR, check: bool = True, env: dict | None = None) -> str:
+    """Run `nbgrader <args>` in a course folder (env: extra variables); its output is returned (and shown on failure)."""
     run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, capture_output=True, text=True,
-                         env=_environment())
+                         env={**_environment(), **(env or {})})
     if check and run.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
     return run.stdout + run.stderr
@@ -146,9 +146,13 @@ def fresh_course(target: Path) -> Path:
     return target
 
 
-def autograde(course_dir: Path, lesson: str, extra_args=()) -> str:
-    """Autograde every submission of one lesson in a course folder, then write feedback (hidden tests removed)."""
-    log = command(["autograde", lesson, "--force", *extra_args], course_dir)
+def autograde(course_dir: Path, lesson: str, extra_args=(), graded_cells_only: bool = False) -> str:
+    """Autograde every submission of one lesson in a course folder, then write feedback (hidden tests removed).
+    graded_cells_only: execute up to the last graded cell only (same points; see genlab.course.graded_cells_only)."""
+    from genlab.course.graded_cells_only import VARIABLE  # here: it imports nbconvert (seconds), rarely needed
+
+    env = {VARIABLE: "1"} if graded_cells_only else {}
+    log = command(["autograde", lesson, "--force", *extra_args], course_dir, env=env)
     log += command(["generate_feedback", lesson, "--force"], course_dir)
     return log
 

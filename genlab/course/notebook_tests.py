@@ -1,0 +1,76 @@
+"""A pytest plugin (pyproject's addopts: -p genlab.course.notebook_tests) for the solution notebooks that nbval runs
+cell by cell (`--nbval-lax`: errors fail, outputs are not compared; testpaths lists solutions/).
+
+A plugin, not tests/conftest.py, because a conftest's hooks reach only the tests in its own folder. It keeps a
+notebook's cells on one pytest-xdist worker (they share one kernel), starts that kernel in the smoke profile, and
+after a notebook's last cell checks the results table that genlab.train.results_table saved."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+RESULTS = Path(tempfile.mkdtemp(prefix="genlab-nbval-results-"))
+
+
+def _is_notebook_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell"  # nbval's item class
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _is_notebook_cell(item):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs `pytest -n 2 --dist loadgroup`. pytest-xdist 3.8's loadgroup marks a group by rewriting
+    item._nodeid, which pytest 9.2 no longer reads, so xdist_group marks do nothing; this scheduler gives the same
+    promise by file: all cells of one notebook form one unit (one kernel), so do the browser tests (one JupyterLab
+    and one Chromium; they carry xdist_group("browser") for the day xdist reads it again); every other test is a unit
+    of its own."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebookScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return path if path.endswith(".ipynb") or path.startswith("tests/browser/") else nodeid
+
+    return NotebookScheduling(config, log)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    """nbval starts a notebook's kernel while setting up its first cell: give that kernel the smoke profile and the
+    results folder, then put this process's environment back."""
+    if not _is_notebook_cell(item):
+        return (yield)
+    saved = {k: os.environ.get(k) for k in ("GENLAB_PROFILE", "GENLAB_RESULTS_DIR")}
+    os.environ.update(GENLAB_PROFILE="smoke", GENLAB_RESULTS_DIR=str(RESULTS))
+    try:
+        return (yield)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After a notebook's last code cell: it must have printed its results table in the smoke profile (the profile
+    and at least two figures)."""
+    result = yield
+    if _is_notebook_cell(item) and item.cell_num == sum(c.cell_type == "code" for c in item.parent.nb.cells) - 1:
+        lesson = item.parent.path.stem
+        saved = RESULTS / f"{lesson}.json"
+        assert saved.exists(), f"{lesson} did not end with genlab.train.results_table(...)"
+        results = json.loads(saved.read_text())
+        assert results.get("profile") == "smoke" and len(results) >= 3, f"{lesson}'s results table: {results}"
+    return result
