@@ -162,7 +162,13 @@ def _explorer_class():
             self.controls = controls
             self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
             self.caption = widgets.HTML()
-            panel = widgets.VBox([*controls.values(), self.caption], layout=widgets.Layout(min_width="300px"))
+            for control in controls.values():  # a label wider than the default 8em was cut on its left
+                if hasattr(control, "style") and hasattr(control.style, "description_width"):
+                    control.style.description_width = "initial"
+            # the panel keeps its natural width (flex 0 0 auto) and the picture shrinks instead: squeezed, the panel
+            # cut its labels and caption on the left in JupyterLab
+            panel = widgets.VBox([*controls.values(), self.caption],
+                                 layout=widgets.Layout(min_width="300px", flex="0 0 auto"))
             super().__init__([panel, self.image], layout=widgets.Layout(align_items="center"))
             self.add_class("genlab-explorer")  # what the browser test looks for in every lesson
             for control in controls.values():

@@ -13,6 +13,11 @@ from pathlib import Path
 import pytest
 
 RESULTS = Path(tempfile.mkdtemp(prefix="genlab-nbval-results-"))
+# Test files whose tests run one after another on one worker: the browser tests share one JupyterLab and one
+# Chromium (they carry xdist_group("browser") for the day xdist reads it again); the grading-at-scale tests time
+# Ctrl-C and wall-clock limits, and one of them runs two graders at once (seen: run beside it on the other worker,
+# a 20 s limit and a 60 s Ctrl-C deadline were missed on 2 loaded cores).
+ONE_WORKER_PER_FILE = ("tests/browser/", "tests/test_grading_at_scale.py")
 
 
 def _is_notebook_cell(item) -> bool:
@@ -29,9 +34,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_xdist_make_scheduler(config, log):
     """`make test` runs `pytest -n 2 --dist loadgroup`. pytest-xdist 3.8's loadgroup marks a group by rewriting
     item._nodeid, which pytest 9.2 no longer reads, so xdist_group marks do nothing; this scheduler gives the same
-    promise by file: all cells of one notebook form one unit (one kernel), so do the browser tests (one JupyterLab
-    and one Chromium; they carry xdist_group("browser") for the day xdist reads it again); every other test is a unit
-    of its own."""
+    promise by file: all cells of one notebook form one unit (one kernel), and so do the files in
+    ONE_WORKER_PER_FILE; every other test is a unit of its own."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -39,7 +43,7 @@ def pytest_xdist_make_scheduler(config, log):
     class NotebookScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             path = nodeid.split("::", 1)[0]
-            return path if path.endswith(".ipynb") or path.startswith("tests/browser/") else nodeid
+            return path if path.endswith(".ipynb") or path.startswith(ONE_WORKER_PER_FILE) else nodeid
 
     return NotebookScheduling(config, log)
 
