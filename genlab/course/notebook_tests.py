@@ -3,11 +3,13 @@ cell by cell (`--nbval-lax`: errors fail, outputs are not compared; testpaths li
 
 A plugin, not tests/conftest.py, because a conftest's hooks reach only the tests in its own folder. It keeps a
 notebook's cells on one pytest-xdist worker (they share one kernel), starts that kernel in the smoke profile, and
-after a notebook's last cell checks the results table that genlab.train.results_table saved."""
+checks that every cell ends within the Validate button's 30 s cell timeout, and after a notebook's last cell checks the
+results table that genlab.train.results_table saved."""
 
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -66,11 +68,23 @@ def pytest_runtest_setup(item):
                 os.environ[key] = value
 
 
+# JupyterLab's Validate button runs `nbgrader validate`, whose cells time out after 30 s (nbgrader's default), with
+# training cells on the smoke budget: the profile these notebooks run in here.
+VALIDATE_CELL_TIMEOUT_S = 30
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """After a notebook's last code cell: it must have printed its results table in the smoke profile (the profile
-    and at least two figures)."""
+    """Every cell must end within the Validate button's cell timeout. After a notebook's last code cell: it must have
+    printed its results table in the smoke profile (the profile and at least two figures)."""
+    start = time.perf_counter()
     result = yield
+    seconds = time.perf_counter() - start
+    if _is_notebook_cell(item):
+        assert seconds <= VALIDATE_CELL_TIMEOUT_S, (
+            f"cell {item.cell_num} of {item.parent.path.name} took {seconds:.0f} s in the smoke profile: the Validate "
+            f"button (nbgrader validate, {VALIDATE_CELL_TIMEOUT_S} s per cell) would interrupt it. Shrink the cell's "
+            f"smoke budget.")
     if _is_notebook_cell(item) and item.cell_num == sum(c.cell_type == "code" for c in item.parent.nb.cells) - 1:
         lesson = item.parent.path.stem
         saved = RESULTS / f"{lesson}.json"
