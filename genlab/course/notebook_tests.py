@@ -18,8 +18,9 @@ RESULTS = Path(tempfile.mkdtemp(prefix="genlab-nbval-results-"))
 # Test files whose tests run one after another on one worker: the browser tests share one JupyterLab and one
 # Chromium (they carry xdist_group("browser") for the day xdist reads it again); the grading-at-scale tests time
 # Ctrl-C and wall-clock limits, and one of them runs two graders at once (seen: run beside it on the other worker,
-# a 20 s limit and a 60 s Ctrl-C deadline were missed on 2 loaded cores).
-ONE_WORKER_PER_FILE = ("tests/browser/", "tests/test_grading_at_scale.py")
+# a 20 s limit and a 60 s Ctrl-C deadline were missed on 2 loaded cores); the build-sync tests share one rebuild of
+# every lesson (a module fixture, 95 s), which each worker would otherwise make for itself.
+ONE_WORKER_PER_FILE = ("tests/browser/", "tests/test_grading_at_scale.py", "tests/test_build.py")
 
 
 def _is_notebook_cell(item) -> bool:
