@@ -11,11 +11,19 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import GetGrades
 
-from genlab.course import course_config, guard, sandbox
-from genlab.course.grade import HideHiddenTests
-from genlab.course.graded_cells_only import ParkUngradedTail, RestoreUngradedTail
-from genlab.course.guarded_cells import GuardTestCells
-from genlab.course.nbgrader import gradebook_url
+from genlab.course import forked_cells
+
+# With GENLAB_FORKED_CELLS=1 (the test suite's made-up submissions only) a notebook runs in a fork of this process
+# instead of a fresh kernel (genlab.course.forked_cells): no sandbox, so never for real submissions. Its set-up must
+# come before anything imports torch.
+if forked_cells.asked_for():
+    forked_cells.warm_up()
+
+from genlab.course import course_config, guard, sandbox  # noqa: E402
+from genlab.course.grade import HideHiddenTests  # noqa: E402
+from genlab.course.graded_cells_only import ParkUngradedTail, RestoreUngradedTail  # noqa: E402
+from genlab.course.guarded_cells import GuardTestCells  # noqa: E402
+from genlab.course.nbgrader import gradebook_url  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 here = os.path.dirname(os.path.abspath(__file__))
@@ -39,12 +47,18 @@ os.environ[guard.SEED_KEY_VARIABLE] = course_config.hidden_seed_key(here)
 # With GENLAB_GRADED_CELLS_ONLY=1 (the test suite, `genlab grade --graded-cells-only`) nbgrader executes up to the last
 # graded cell and keeps the rest unexecuted (genlab.course.graded_cells_only); points are the same, feedback shorter.
 _execute, *_rest = Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default()
+if forked_cells.asked_for():
+    _execute = forked_cells.ForkedExecute
 c.Autograde.autograde_preprocessors = [GuardTestCells, ParkUngradedTail, _execute, RestoreUngradedTail, *_rest]
 c.GuardTestCells.course_root = here
 # One cell may run up to 10 minutes (a whole gpu-profile lesson fits); a looping cell is interrupted after that.
 # `genlab grade --timeout` limits a whole submission on top of this.
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
+# Once the last cell has answered, the kernel has nothing left to say: kill it (its process group) at once instead of
+# the graceful shutdown request, which waits 1.5-2.5 s per submission for the kernel to exit.
+c.Execute.shutdown_kernel = "immediate"
+c.ForkedExecute.timeout = c.Execute.timeout
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

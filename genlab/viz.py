@@ -160,9 +160,17 @@ def _explorer_class():
             self.render, self.value_range, self.nrow, self.width = render, value_range, nrow, width
             self.debounce_s, self.renders, self.render_seconds, self._pending = debounce_s, 0, 0.0, None
             self.controls = controls
-            self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+            # the picture shrinks to what is left beside the controls (a flex item's min-width is its intrinsic width
+            # unless set to 0)
+            self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", min_width="0",
+                                                                            flex="1 1 auto"))
             self.caption = widgets.HTML()
-            panel = widgets.VBox([*controls.values(), self.caption], layout=widgets.Layout(min_width="300px"))
+            for control in controls.values():  # a label wider than the default 8em was cut on its left
+                if hasattr(control, "style") and hasattr(control.style, "description_width"):
+                    control.style.description_width = "initial"
+            # the panel keeps its natural width: squeezed, it cut its labels and caption on the left in JupyterLab
+            panel = widgets.VBox([*controls.values(), self.caption],
+                                 layout=widgets.Layout(min_width="300px", flex="0 0 auto"))
             super().__init__([panel, self.image], layout=widgets.Layout(align_items="center"))
             self.add_class("genlab-explorer")  # what the browser test looks for in every lesson
             for control in controls.values():

@@ -1274,7 +1274,7 @@ print(f"{'(real data: every mode, 0.989 on a mode; a G that outputs one point: 1
 # on a CPU, though another PyTorch build may round differently): **WGAN-GP and NS + R1 covered all 8 modes** (0.56 and
 # 0.71 of the samples on a mode), the non-saturating loss 6/8 (0.39), hinge + SN 6/8 (0.30), LSGAN 5/8 (0.56),
 # clipped WGAN 0/8 (0.07: its samples are still a cloud over the plane). The figures below show *how*: the
-# non-saturating generator first sat on one mode and dragged a single blob around (1 of 8 modes up to step ~1,000,
+# non-saturating generator first sat on one mode and dragged a single blob around (0 to 2 of 8 modes up to step ~1,100,
 # the mode collapse of the papers), then spread out; LSGAN found five modes early and kept drawing an arc through
 # them; the critics with a bounded slope (clipping, GP, SN) move $G$'s samples slowly and smoothly from a cloud onto
 # the ring, and R1 lets a sharp discriminator carve one bump per mode without the collapse. In longer or narrower

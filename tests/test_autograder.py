@@ -43,7 +43,9 @@ def _a_tampered_test_cell_is_restored(lesson, course, outcome):
 
 def _feedback_exists_and_hides_hidden_tests(lesson, course, outcome):
     hidden = build.hidden_test_lines(lesson)
-    for student in outcome["points"]:
+    if not {"reference", "unanswered"} <= set(outcome["feedback_for"]):
+        yield f"feedback was written for {outcome['feedback_for']} only: reference and unanswered show most"
+    for student in outcome["feedback_for"]:
         page = course / "feedback" / student / lesson / f"{lesson}.html"
         if not page.exists():
             yield f"no feedback page for {student}"
@@ -79,10 +81,12 @@ def test_grading_follows_the_rules(lesson, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lesson", LESSONS)
+@pytest.mark.parametrize("lesson", ["02_gan"])
 def test_the_validate_button_passes_a_correct_submission_within_its_cell_timeout(lesson, tmp_path):
     """JupyterLab's Validate button runs `nbgrader validate` with a 30 s cell timeout on the student's server: a
-    correct submission must pass it with no cell interrupted (training cells use the smoke budget then)."""
+    correct submission must pass it with no cell interrupted (training cells use the smoke budget then). One lesson
+    goes through nbgrader here; for every lesson, nbval's run of the solution (smoke profile, the same cells and
+    budgets) fails any cell over 30 s (genlab.course.notebook_tests)."""
     submission = grade.make_submission(lesson, grade.reference_answers(lesson))
     path = tmp_path / f"{lesson}.ipynb"
     build.write_notebook(submission, path)

@@ -86,6 +86,11 @@ def main(argv=None):
         if args.claim and args.slurm:
             parser.error("--claim and --slurm do not go together: with Slurm the scheduler hands out the submissions "
                          "(one array task each); --claim is for machines without a scheduler.")
+        from genlab.course import forked_cells
+
+        if forked_cells.asked_for():
+            parser.error(f"{forked_cells.VARIABLE} is set: it runs notebooks without a kernel or sandbox, for the test "
+                         f"suite's made-up submissions only. Unset it to grade real submissions.")
         nbgrader_args = [f"--Execute.timeout={args.cell_timeout}"] if args.cell_timeout else []
         if args.graded_cells_only:  # read by nbgrader_config.py's preprocessors in every grader (Slurm tasks included)
             from genlab.course import graded_cells_only

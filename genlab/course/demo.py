@@ -14,6 +14,7 @@ from genlab.config import REPO_ROOT
 from genlab.course import build, grade, nbgrader
 
 REPORT_DIR = REPO_ROOT / "reports"
+FORKED = "forked-"  # a copy of a kernel-graded made-up submission, graded in a fork (grade_made_up_submissions)
 
 
 def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "executed", timeout: int | None = None) -> dict:
@@ -51,15 +52,17 @@ def execute(lesson: str, profile: str = "smoke", out_dir: Path = REPORT_DIR / "e
 
 
 def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = False, each_unanswered: bool = True,
-                              graded_cells_only: bool = True) -> dict:
-    """Autograde, in one nbgrader run: the reference answers, the untouched starter, one submission per code answer
-    left unanswered alone ("skip-<answer>", for the cascade invariant) and the lesson's wrong answers (grouped so that
+                              fast: bool = True) -> dict:
+    """Autograde with nbgrader: the reference answers, the untouched starter, one submission per code answer left
+    unanswered alone ("skip-<answer>", for the cascade invariant) and the lesson's wrong answers (grouped so that
     each submission holds at most one mistake per answer cell). Returns points per submission, per mistake and per
     skipped answer, and the errors of given cells in the untouched starter; `grading_violations` reads it.
 
-    The untouched starter runs whole (its given cells must skip, not crash, after unanswered exercises). With
-    graded_cells_only (the default: the solution's own run shows the rest) the other submissions run up to their last
-    graded cell only, which gives the same points in a fraction of the time.
+    The untouched starter runs whole in a kernel (its given cells must skip, not crash, after unanswered exercises).
+    With fast=True (the default: the solution's own run shows the rest) the others run up to their last graded cell
+    only (genlab.course.graded_cells_only), which gives the same points: the reference and wrong-1 in kernels, the
+    rest in forks of the grader (genlab.course.forked_cells); "forked-reference" and "forked-wrong-1", graded in
+    forks too, must then get the same points in every cell as their kernel-graded originals.
 
     With tamper=True, submission wrong-1 also rewrites the first test cell that judges its first mistake to `pass`,
     as a student might; nbgrader must restore it, so that mistake must still lose points."""
@@ -67,24 +70,36 @@ def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = Fals
     reference = grade.reference_answers(lesson)
     judged_by = grade.judging_cells(lesson)
     groups = grade.group_wrong_answers(grade.wrong_answers(lesson))
-    grade.submit(course_dir, lesson, "reference", grade.make_submission(lesson, reference))
-    grade.submit(course_dir, lesson, "unanswered", grade.make_submission(lesson, {}))
+    submissions = {"reference": grade.make_submission(lesson, reference),
+                   "unanswered": grade.make_submission(lesson, {})}
     skipped = sorted(judged_by) if each_unanswered else []
     for answer in skipped:
         answers = {k: v for k, v in reference.items() if k != answer}  # the starter stub stays in that cell only
-        grade.submit(course_dir, lesson, f"skip-{answer}", grade.make_submission(lesson, answers))
+        submissions[f"skip-{answer}"] = grade.make_submission(lesson, answers)
     tampered = {judged_by[groups[0][0]["cell"]][0]: "pass  # tests? what tests"} if tamper and groups else {}
     for number, group in enumerate(groups, 1):
         answers = reference
         for wrong in group:
             answers = grade.apply_wrong_answer(answers, wrong)
-        edits = tampered if number == 1 else {}
-        grade.submit(course_dir, lesson, f"wrong-{number}", grade.make_submission(lesson, answers, edits))
-    if graded_cells_only:
-        nbgrader.autograde(course_dir, lesson, ["--student", "unanswered"])
-        nbgrader.autograde(course_dir, lesson, ["--student", "[!u]*"], graded_cells_only=True)  # all but unanswered
+        submissions[f"wrong-{number}"] = grade.make_submission(lesson, answers, tampered if number == 1 else {})
+    in_kernels = [s for s in ("reference", "wrong-1") if s in submissions]
+    if fast:
+        submissions.update({f"{FORKED}{s}": submissions[s] for s in in_kernels})
+    for student, notebook in submissions.items():
+        grade.submit(course_dir, lesson, student, notebook)
+    if fast:
+        nbgrader.autograde(course_dir, lesson, ["--student", "unanswered"], feedback=False)
+        nbgrader.autograde(course_dir, lesson, nbgrader.students_args(course_dir, lesson, in_kernels),
+                           graded_cells_only=True, feedback=False)
+        forked = [s for s in submissions if s not in in_kernels and s != "unanswered"]
+        nbgrader.autograde(course_dir, lesson, nbgrader.students_args(course_dir, lesson, forked),
+                           graded_cells_only=True, forked=True, feedback=False)
     else:
-        nbgrader.autograde(course_dir, lesson)
+        nbgrader.autograde(course_dir, lesson, feedback=False)
+    # feedback pages (about a second each) for the three that show everything a page can: all passed, all failed,
+    # and the tampered test cell
+    feedback_for = sorted({"reference", "unanswered", "wrong-1" if groups else "reference"})
+    nbgrader.generate_feedback(course_dir, lesson, feedback_for)
     points = nbgrader.scores(course_dir, lesson)
     starter = nbformat.read(course_dir / "autograded" / "unanswered" / lesson / f"{lesson}.ipynb", as_version=4)
 
@@ -108,7 +123,7 @@ def grade_made_up_submissions(lesson: str, course_dir: Path, tamper: bool = Fals
                                  "submission": f"wrong-{number}", "own": [], "lost": {cell: amount}, "max": 0,
                                  "leak": True})
     return {"points": points, "mistakes": mistakes, "cascade": cascade, "tampered": sorted(tampered),
-            "judged_by": judged_by, "starter_crashes": given_cell_errors(starter)}
+            "judged_by": judged_by, "starter_crashes": given_cell_errors(starter), "feedback_for": feedback_for}
 
 
 def given_cell_errors(notebook) -> list:
@@ -140,6 +155,13 @@ def grading_violations(outcome: dict) -> list:
             kept = sorted(c for c in expected if c not in row["lost"])
             problems.append(f"leaving only {row['answer']!r} unanswered lost {row['lost']}; expected exactly {expected}"
                             + (f" (cascade into {extra})" if extra else "") + (f" (kept points in {kept})" if kept else ""))
+    for copy in (student for student in points if student.startswith(FORKED)):
+        original = copy[len(FORKED):]
+        if points[copy]["cells"] != points[original]["cells"]:
+            differ = {c: (points[original]["cells"][c][0], points[copy]["cells"][c][0]) for c in points[copy]["cells"]
+                      if points[copy]["cells"][c] != points[original]["cells"].get(c)}
+            problems.append(f"{original} graded in a fork got other points than in a kernel (cell: (kernel, fork)): "
+                            f"{differ}; genlab.course.forked_cells no longer grades as nbgrader's kernels do")
     for crash in outcome.get("starter_crashes", []):
         problems.append(f"the untouched starter crashed in a given cell instead of skipping it: {crash}")
     for m in outcome["mistakes"]:

@@ -16,7 +16,7 @@ from traitlets import Bool
 VARIABLE = "GENLAB_GRADED_CELLS_ONLY"
 
 
-def enabled() -> bool:
+def asked_for() -> bool:
     return os.environ.get(VARIABLE, "").strip() not in ("", "0")
 
 
@@ -31,7 +31,7 @@ class ParkUngradedTail(Preprocessor):
     enabled = Bool(True)  # nbgrader registers preprocessors without enabling them; a disabled one is skipped
 
     def preprocess(self, nb, resources):
-        if enabled():
+        if asked_for():
             cut = last_graded_code_cell(nb.cells) + 1
             resources["genlab_ungraded_tail"] = nb.cells[cut:]
             nb.cells = nb.cells[:cut]

@@ -55,6 +55,9 @@ def command(args, course_dir: Path = COURSE_DIR, check: bool = True, env: dict |
                          env={**_environment(), **(env or {})})
     if check and run.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    if check and config_error(run.stdout + run.stderr):  # nbgrader then goes on without it: no sandbox, no guards
+        raise RuntimeError(f"nbgrader {' '.join(args)} in {course_dir} went on without nbgrader_config.py, which "
+                           f"raised {config_error(run.stdout + run.stderr)}:\n{(run.stdout + run.stderr)[-3000:]}")
     return run.stdout + run.stderr
 
 
@@ -146,15 +149,34 @@ def fresh_course(target: Path) -> Path:
     return target
 
 
-def autograde(course_dir: Path, lesson: str, extra_args=(), graded_cells_only: bool = False) -> str:
-    """Autograde every submission of one lesson in a course folder, then write feedback (hidden tests removed).
-    graded_cells_only: execute up to the last graded cell only (same points; see genlab.course.graded_cells_only)."""
-    from genlab.course.graded_cells_only import VARIABLE  # here: it imports nbconvert (seconds), rarely needed
+def autograde(course_dir: Path, lesson: str, extra_args=(), graded_cells_only: bool = False, forked: bool = False,
+              feedback: bool = True) -> str:
+    """Autograde every submission of one lesson in a course folder, then (feedback=True) write feedback for all of
+    them (hidden tests removed). graded_cells_only: execute up to the last graded cell only (same points; see
+    genlab.course.graded_cells_only). forked: made-up submissions only, in forks instead of kernels
+    (genlab.course.forked_cells)."""
+    from genlab.course import forked_cells  # here: they import nbconvert (seconds)
+    from genlab.course import graded_cells_only as tail
 
-    env = {VARIABLE: "1"} if graded_cells_only else {}
+    env = {**({tail.VARIABLE: "1"} if graded_cells_only else {}), **({forked_cells.VARIABLE: "1"} if forked else {})}
     log = command(["autograde", lesson, "--force", *extra_args], course_dir, env=env)
-    log += command(["generate_feedback", lesson, "--force"], course_dir)
+    if feedback:
+        log += generate_feedback(course_dir, lesson)
     return log
+
+
+def students_args(course_dir: Path, lesson: str, students, stage: str = "submitted") -> list:
+    """nbgrader arguments that select exactly `students` (ids) among a lesson's submissions (or, with
+    stage="autograded", its autograded notebooks): --student takes one glob, the rest are excluded by name."""
+    present = {p.parent.name for p in Path(course_dir).glob(f"{stage}/*/{lesson}")}
+    others = sorted(present - set(students))
+    return ["--student", "*", *([f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else [])]
+
+
+def generate_feedback(course_dir: Path, lesson: str, students=None) -> str:
+    """Feedback pages for the autograded submissions of one lesson: all of them, or only `students` (ids)."""
+    only = [] if students is None else students_args(course_dir, lesson, students, stage="autograded")
+    return command(["generate_feedback", lesson, "--force", *only], course_dir)
 
 
 def export_grades(course_dir: Path, to: Path | None = None) -> Path:

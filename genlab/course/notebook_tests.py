@@ -3,16 +3,24 @@ cell by cell (`--nbval-lax`: errors fail, outputs are not compared; testpaths li
 
 A plugin, not tests/conftest.py, because a conftest's hooks reach only the tests in its own folder. It keeps a
 notebook's cells on one pytest-xdist worker (they share one kernel), starts that kernel in the smoke profile, and
-after a notebook's last cell checks the results table that genlab.train.results_table saved."""
+checks that every cell ends within the Validate button's 30 s cell timeout, and after a notebook's last cell checks the
+results table that genlab.train.results_table saved."""
 
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 RESULTS = Path(tempfile.mkdtemp(prefix="genlab-nbval-results-"))
+# Test files whose tests run one after another on one worker: the browser tests share one JupyterLab and one
+# Chromium (they carry xdist_group("browser") for the day xdist reads it again); the grading-at-scale tests time
+# Ctrl-C and wall-clock limits, and one of them runs two graders at once (seen: run beside it on the other worker,
+# a 20 s limit and a 60 s Ctrl-C deadline were missed on 2 loaded cores); the build-sync tests share one rebuild of
+# every lesson (a module fixture, 95 s), which each worker would otherwise make for itself.
+ONE_WORKER_PER_FILE = ("tests/browser/", "tests/test_grading_at_scale.py", "tests/test_build.py")
 
 
 def _is_notebook_cell(item) -> bool:
@@ -29,9 +37,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_xdist_make_scheduler(config, log):
     """`make test` runs `pytest -n 2 --dist loadgroup`. pytest-xdist 3.8's loadgroup marks a group by rewriting
     item._nodeid, which pytest 9.2 no longer reads, so xdist_group marks do nothing; this scheduler gives the same
-    promise by file: all cells of one notebook form one unit (one kernel), so do the browser tests (one JupyterLab
-    and one Chromium; they carry xdist_group("browser") for the day xdist reads it again); every other test is a unit
-    of its own."""
+    promise by file: all cells of one notebook form one unit (one kernel), and so do the files in
+    ONE_WORKER_PER_FILE; every other test is a unit of its own."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -39,7 +46,7 @@ def pytest_xdist_make_scheduler(config, log):
     class NotebookScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             path = nodeid.split("::", 1)[0]
-            return path if path.endswith(".ipynb") or path.startswith("tests/browser/") else nodeid
+            return path if path.endswith(".ipynb") or path.startswith(ONE_WORKER_PER_FILE) else nodeid
 
     return NotebookScheduling(config, log)
 
@@ -62,11 +69,23 @@ def pytest_runtest_setup(item):
                 os.environ[key] = value
 
 
+# JupyterLab's Validate button runs `nbgrader validate`, whose cells time out after 30 s (nbgrader's default), with
+# training cells on the smoke budget: the profile these notebooks run in here.
+VALIDATE_CELL_TIMEOUT_S = 30
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """After a notebook's last code cell: it must have printed its results table in the smoke profile (the profile
-    and at least two figures)."""
+    """Every cell must end within the Validate button's cell timeout. After a notebook's last code cell: it must have
+    printed its results table in the smoke profile (the profile and at least two figures)."""
+    start = time.perf_counter()
     result = yield
+    seconds = time.perf_counter() - start
+    if _is_notebook_cell(item):
+        assert seconds <= VALIDATE_CELL_TIMEOUT_S, (
+            f"cell {item.cell_num} of {item.parent.path.name} took {seconds:.0f} s in the smoke profile: the Validate "
+            f"button (nbgrader validate, {VALIDATE_CELL_TIMEOUT_S} s per cell) would interrupt it. Shrink the cell's "
+            f"smoke budget.")
     if _is_notebook_cell(item) and item.cell_num == sum(c.cell_type == "code" for c in item.parent.nb.cells) - 1:
         lesson = item.parent.path.stem
         saved = RESULTS / f"{lesson}.json"
