@@ -20,7 +20,7 @@ if forked_cells.asked_for():
     forked_cells.warm_up()
 
 from genlab.course import course_config, guard, sandbox  # noqa: E402
-from genlab.course.grade import HideHiddenTests  # noqa: E402
+from genlab.course.grade import HideHiddenTests, WrapLongOutputLines  # noqa: E402
 from genlab.course.graded_cells_only import ParkUngradedTail, RestoreUngradedTail  # noqa: E402
 from genlab.course.guarded_cells import GuardTestCells  # noqa: E402
 from genlab.course.nbgrader import gradebook_url  # noqa: E402
@@ -69,4 +69,4 @@ c.PercentPerDayLate.percent_per_day = settings.late_percent_per_day
 c.PercentPerDayLate.zero_after_days = settings.late_zero_after_days
 
 # Feedback must not show hidden tests: neither their source nor tracebacks that quote it.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor, WrapLongOutputLines]

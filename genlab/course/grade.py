@@ -40,6 +40,18 @@ class HideHiddenTests(Preprocessor):
         return cell, resources
 
 
+class WrapLongOutputLines(Preprocessor):
+    """For feedback: printed text and error messages wrap at the page's edge (a check's hint is one long line, which
+    the classic template otherwise cuts off behind a horizontal scroll bar)."""
+
+    enabled = Bool(True).tag(config=True)
+    CSS = "div.output_area pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+
+    def preprocess(self, nb, resources):
+        resources.setdefault("inlining", {}).setdefault("css", []).append(self.CSS)
+        return nb, resources
+
+
 # ---------------------------------------------------------------------------------------------------- submissions
 def reference_answers(lesson: str) -> dict:
     """grade_id -> the reference source of every answer cell (solution markers removed)."""

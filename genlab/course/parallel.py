@@ -155,7 +155,10 @@ def grade_submissions(course_dir: Path, submissions: list, jobs: int = 1, timeou
         thread.start()
     try:
         for thread in threads:
-            thread.join()
+            while thread.is_alive():
+                # in short waits: Linux may deliver Ctrl-C's SIGINT to a worker thread, and a join() without a timeout
+                # would then sleep on until the grades end before the main thread runs Python's handler
+                thread.join(timeout=0.5)
     except KeyboardInterrupt:  # the graders run in sessions of their own, so Ctrl-C reaches only this process
         stopping.set()
         queue.wake()
