@@ -31,8 +31,10 @@ def test_outputs_are_what_nbgrader_scores(tmp_path):
 
 
 def test_a_looping_cell_times_out_and_the_next_cell_runs():
-    looped, after = run("while True: pass", "print('next')", timeout=1)
+    looped, stubborn, after = run("while True: pass", "while True:\n    try:\n        while True: pass\n"
+                                  "    except Exception:\n        pass", "print('next')", timeout=1)
     assert looped[-1].ename == "CellTimeout"
+    assert stubborn[-1].ename == "CellTimeout", "`except Exception` cannot swallow the timeout, as with a kernel"
     assert after[0].text == "next\n"
 
 

@@ -15,6 +15,7 @@ same points in every cell.
 
 import json
 import os
+import select
 import signal
 import time
 import traceback
@@ -68,7 +69,7 @@ def _look_like_a_kernel():
     matplotlib.use(INLINE_BACKEND)
 
 
-class CellTimeout(Exception):
+class CellTimeout(BaseException):  # as a kernel's interrupt (KeyboardInterrupt): `except Exception` cannot swallow it
     pass
 
 
@@ -147,9 +148,20 @@ class ForkedExecute(Preprocessor):
                 os._exit(status)
         os.close(write_end)
         started = time.monotonic()
+        # every cell has its own alarm in the fork; this deadline catches a fork stuck where an alarm cannot reach
+        deadline = started + self.timeout * sum(source is not None for source in cells) + 120
+        chunks = []
         with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
+            while True:
+                ready, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
+                chunk = os.read(pipe.fileno(), 1 << 20) if ready else None
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        if chunk is None:  # past the deadline
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
+        payload = b"".join(chunks)
         if status != 0 or not payload:
             raise RuntimeError(f"the forked cells of {folder} died (status {status}) after "
                                f"{time.monotonic() - started:.0f} s: grade this submission with a kernel")
