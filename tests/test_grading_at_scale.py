@@ -240,9 +240,15 @@ def test_ctrl_c_stops_the_graders_and_their_kernels(tmp_path, tmp_path_factory, 
     # Output to a file, and wait for the process itself: a pipe would also wait for any descendant that inherited it,
     # and a failure here must say whether `genlab grade` hung or something else held its output.
     log_path = tmp_path / "grade.log"
-    with open(log_path, "w") as log:
-        run = subprocess.Popen([sys.executable, "-m", "genlab", "grade", "--course", str(course)], stdout=log,
-                               stderr=subprocess.STDOUT, text=True)
+    # A terminal's foreground job takes Ctrl-C. A job started in the background by a non-interactive shell (`cmd &`)
+    # inherits SIGINT ignored, and so would `genlab grade` through this worker: start it as the terminal would.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with open(log_path, "w") as log:
+            run = subprocess.Popen([sys.executable, "-m", "genlab", "grade", "--course", str(course)], stdout=log,
+                                   stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     for _ in range(1200):
         if pid_file.exists() and len(pid_file.read_text().split()) == 2:
             break
@@ -256,8 +262,10 @@ def test_ctrl_c_stops_the_graders_and_their_kernels(tmp_path, tmp_path_factory, 
         run.wait(timeout=60)
     except subprocess.TimeoutExpired:
         tree = [" ".join(p.cmdline()) for p in psutil.Process(run.pid).children(recursive=True)]
+        ignored = [line for line in Path(f"/proc/{run.pid}/status").read_text().splitlines() if line.startswith("SigIgn")]
         run.kill()
-        pytest.fail(f"genlab grade still ran 60 s after Ctrl-C; its processes: {tree}\n{log_path.read_text()[-2000:]}")
+        pytest.fail(f"genlab grade still ran 60 s after Ctrl-C ({ignored}; SIGINT ignored if bit 0x2 is set); its "
+                    f"processes: {tree}\n{log_path.read_text()[-2000:]}")
     output = log_path.read_text()
     assert run.returncode == 130 and "interrupted" in output, output[-2000:]
     pids = [int(pid) for pid in pid_file.read_text().split()]
