@@ -3,6 +3,7 @@
 import math
 
 import torch
+from torch import nn
 
 
 class GaussianMixture2D:
@@ -50,3 +51,10 @@ class GaussianMixture2D:
         counts = torch.bincount(nearest[on_mode], minlength=self.num_modes)
         return {"modes_covered": int((counts >= len(samples) / (4 * self.num_modes)).sum()),
                 "within_3sigma": on_mode.float().mean().item(), "counts": counts.tolist()}
+
+
+def toy_generator(latent_dim: int = 16, hidden: int = 128) -> nn.Sequential:
+    """Lesson 05's toy G: z (latent_dim) -> a 2-D point, a ReLU MLP with two hidden layers of `hidden` units. Here so
+    that later lessons can rebuild the generators lesson 05 trained (genlab.assets.load_ring_generators)."""
+    return nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, 2))

@@ -50,7 +50,7 @@ from genlab import config, data, grading, metrics, viz
 from genlab.assets import load_fashion_classifier
 from genlab.grading import attempt, check_close, check_gradients, check_shape, check_true, check_type
 from genlab.models import DCGANDiscriminator, DCGANGenerator
-from genlab.toy import GaussianMixture2D
+from genlab.toy import GaussianMixture2D, toy_generator
 from genlab.train import History, progress, results_table, threads
 
 device = config.setup("05_gan_losses")
@@ -1188,8 +1188,7 @@ for _name, _mix in MIXTURES.items():
 def toy_networks(hidden, spectral, seed):
     """G: z (16) -> 2-D point; D: 2-D point -> a score. ReLU MLPs with two hidden layers of `hidden` units."""
     torch.manual_seed(seed)
-    G = nn.Sequential(nn.Linear(TOY_LATENT, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                      nn.Linear(hidden, 2))
+    G = toy_generator(TOY_LATENT, hidden)
     layer = (lambda i, o: SpectralLinear(i, o, torch.Generator().manual_seed(seed))) if spectral else nn.Linear
     D = nn.Sequential(layer(2, hidden), nn.LeakyReLU(0.2), layer(hidden, hidden), nn.LeakyReLU(0.2), layer(hidden, 1),
                       nn.Flatten(0))
@@ -1223,7 +1222,8 @@ def sample_gradient_norm(G, D, loss, z):
 
 
 def train_toy(loss, mixture, seed=0, steps=BUDGET.toy_steps, snapshots=4):
-    """Train the toy pair with `loss` for `steps` G steps; returns the History and {step: (samples, D's score map)}."""
+    """Train the toy pair with `loss` for `steps` G steps; returns the History, {step: (samples, D's score map)} and
+    the trained G (lesson 06 measures these generators again: scripts/train_ring_generators.py)."""
     G, D = toy_networks(BUDGET.toy_hidden, loss.name in SPECTRAL, seed)
     opt_g = torch.optim.Adam(G.parameters(), lr=toy_learning_rate(loss.name), betas=(0.5, 0.9))
     opt_d = torch.optim.Adam(D.parameters(), lr=toy_learning_rate(loss.name), betas=(0.5, 0.9))
@@ -1243,7 +1243,7 @@ def train_toy(loss, mixture, seed=0, steps=BUDGET.toy_steps, snapshots=4):
                     g_grad=sample_gradient_norm(G, D, loss, probe[:256]))
             if step in shot_steps:
                 shots[step] = (samples, score_map(D, extent))
-    return log, shots
+    return log, shots, G
 
 
 # %%
@@ -1255,7 +1255,7 @@ with threads():
         for loss_name, loss in LOSSES.items():
             for seed in range(BUDGET.toy_seeds):
                 t0 = time.perf_counter()
-                log, shots = train_toy(loss, mixture, seed)
+                log, shots, _ = train_toy(loss, mixture, seed)
                 final = mixture.modes(list(shots.values())[-1][0])
                 toy_runs[mix_name, loss_name, seed] = (log, shots)
                 toy_table.append({"mixture": mix_name, "loss": loss_name, "seed": seed,

@@ -53,14 +53,16 @@ device = config.setup("06_fid_is")
 #   (about 1-10 images/s on 2 CPU cores, depending on what else runs)
 #   n_judge: the largest n of the sample-size study (judge features: about 1,000 images/s)
 #   n_pr: images per set for precision and recall; n_is: images for the ImageNet Inception Score
+#   n_ring: points per set on lesson 05's ring (shipped generators: full size in every profile; milliseconds)
 BUDGET = config.budget({
     "smoke": dict(n_probe=2, n_inception=2, n_noise=2, n_judge=600, ns=[100, 200, 300, 600], n_pr=300, n_is=16,
-                  kid_subsets=10, kid_size=100, n_widget=300, inception_ns=[], inception_agreement=False),
+                  n_ring=2000, kid_subsets=10, kid_size=100, n_widget=300, inception_ns=[], inception_agreement=False),
     "cpu": dict(n_probe=8, n_inception=120, n_noise=40, n_judge=10000, ns=[500, 1000, 2000, 5000, 10000], n_pr=2000,
-                n_is=300, kid_subsets=50, kid_size=500, n_widget=1000, inception_ns=[], inception_agreement=False),
+                n_is=300, n_ring=2000, kid_subsets=50, kid_size=500, n_widget=1000, inception_ns=[],
+                inception_agreement=False),
     "gpu": dict(n_probe=64, n_inception=10000, n_noise=2000, n_judge=10000, ns=[500, 1000, 2000, 5000, 10000], n_pr=10000,
-                n_is=10000, kid_subsets=100, kid_size=1000, n_widget=2000, inception_ns=[500, 1000, 2000, 5000, 10000],
-                inception_agreement=True),
+                n_is=10000, n_ring=2000, kid_subsets=100, kid_size=1000, n_widget=2000,
+                inception_ns=[500, 1000, 2000, 5000, 10000], inception_agreement=True),
 })
 NOT_MEANINGFUL = "  (smoke profile: NOT meaningful)" if BUDGET.profile == "smoke" else ""
 JPEG_NOTE = "CIFAR-10 here is the lossy JPEG copy: NOT comparable with published CIFAR-10 figures"
@@ -1053,6 +1055,81 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ### 8b. Lesson 05's generators, measured again
+#
+# The image "generators" above are real images, modified. Lesson 05 trained real generators on its ring of 8
+# Gaussians, one per loss, and judged them with two **exact** numbers that only a known density allows: the modes
+# covered (did G find every mode: a recall) and the share of samples on a mode (are G's samples where the data is: a
+# precision). The project retrained those generators with lesson 05's own code, seed and `cpu` budget
+# (`scripts/train_ring_generators.py`) and ships them. Here your k-NN `precision_recall` sees only samples, in the plane
+# itself (the 2-D points are their own features), and has to find the same story without knowing where the modes
+# are. The sets are small and the generators shipped, so this table means the same in every profile.
+
+# %%
+# needs: precision_recall (Exercise 5)
+ring_generators, ring, ring_entry = assets.load_ring_generators()
+ring_real = ring.sample(BUDGET.n_ring, torch.Generator().manual_seed(21))     # the "real manifold" of the k-NN test
+ring_z = torch.randn(BUDGET.n_ring, ring_entry["generator"]["latent_dim"], generator=torch.Generator().manual_seed(22))
+ring_box = ring.centres.abs().max().item() * 1.3
+ring_cases = {
+    "real (a second sample)": ring.sample(BUDGET.n_ring, torch.Generator().manual_seed(23)),
+    **{name: generator(ring_z) for name, generator in ring_generators.items()},
+    "uniform noise in the box": (torch.rand(BUDGET.n_ring, 2, generator=torch.Generator().manual_seed(24)) * 2 - 1)
+    * ring_box,
+}
+ring_table = {case: {**precision_recall(ring_real, points, k=3), **ring.modes(points)}
+              for case, points in ring_cases.items()}
+print(f"lesson 05's ring of 8, k = 3, {BUDGET.n_ring} points per set against {len(ring_real)} real points")
+print(f"  {'set':26s} {'precision':>9s} {'recall':>7s}   {'on a mode':>9s} {'modes':>6s}   (exact, as in lesson 05)")
+for case, row in ring_table.items():
+    print(f"  {case:26s} {row['precision']:9.3f} {row['recall']:7.3f}   {row['within_3sigma']:9.3f} "
+          f"{row['modes_covered']:4d}/8")
+
+# %%
+# needs: ring_cases (section 8b)
+columns = math.ceil(len(ring_cases) / 2)
+fig, axes = plt.subplots(2, columns, figsize=(2.6 * columns, 5.8), sharex=True, sharey=True, squeeze=False,
+                         layout="constrained")
+for ax, (case, points) in zip(axes.flat, ring_cases.items()):
+    ax.scatter(*ring_real.T, s=2, color="0.75", label="real")
+    ax.scatter(*points.T, s=2, color="C3", label="this set")
+    row = ring_table[case]
+    ax.set_title(f"{case}\nP {row['precision']:.2f}  R {row['recall']:.2f}", fontsize=8)
+    ax.set_xlim(-ring_box, ring_box)
+    ax.set_ylim(-ring_box, ring_box)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+axes[0, 0].legend(fontsize=7, loc="lower left", markerscale=4)
+plt.show()
+
+# %% [markdown]
+# **What the project's run showed** (these sets are seeded and the generators shipped, so yours should match to the
+# rounding of your CPU), precision / recall beside the exact share on a mode and modes covered (with these 2,000 z):
+#
+# | set | precision | recall | on a mode (exact) | modes (exact) |
+# |---|---|---|---|---|
+# | real, a second sample | 0.976 | 0.974 | 0.988 | 8/8 |
+# | non-saturating | 0.430 | 0.982 | 0.394 | 7/8 |
+# | LSGAN | 0.624 | 0.709 | 0.582 | 5/8 |
+# | WGAN (clip) | 0.093 | 0.987 | 0.071 | 0/8 |
+# | WGAN-GP | 0.593 | 0.918 | 0.570 | 7/8 |
+# | hinge + SN | 0.322 | 0.972 | 0.285 | 6/8 |
+# | NS + R1 | 0.720 | 0.934 | 0.700 | 8/8 |
+# | uniform noise in the box | 0.117 | 0.997 | 0.086 | 0/8 |
+#
+# **Precision** finds the exact answer without being told where the modes are: it stays within 0.05 of the share of
+# samples on a mode for every set. Samples sprayed between the modes are the 2-D picture of blurry images, and
+# precision is what they cost. **Recall** finds the one generator that truly dropped modes: LSGAN left two modes
+# empty (its on-mode counts there are 0) and its recall is 0.71, against 0.93 for NS + R1, which covers all eight.
+# But recall also gives 0.99 to WGAN (clip), which covers no mode, and to uniform noise. Recall asks whether each
+# real point lies inside the ball of some *generated* point, with a radius set by the generated set's own k-th
+# neighbour. Samples sprayed over the whole box have wide balls, and wide balls cover every real point. A generator
+# scores high recall by being spread out, not only by covering the data. Kynkäänniemi et al. warn that outliers
+# inflate the k-NN manifolds. Naeem et al. (2020) measure **coverage** instead: the share of real points whose own
+# k-NN ball holds a generated sample. Outliers cannot inflate it. Read recall beside precision, never alone.
+
+# %% [markdown]
 # ## 9. Explore: drop classes, blur, watch the numbers
 #
 # Slide how many classes the "generator" drops and how much it blurs; the bars show precision and recall, the title
@@ -1194,7 +1271,7 @@ viz.explorer(render_failures, {
 # ## 12. Results
 
 # %%
-# needs: real_fid (section 5), fid_curves (section 6), domain_is (section 7), pr_table (section 8)
+# needs: real_fid (section 5), fid_curves (section 6), domain_is (section 7), pr_table (section 8), ring_table (8b)
 healthy, collapsed = pr_table["real test images (healthy)"], pr_table["collapsed: ten images repeated"]
 results_table("06_fid_is", {
     **({"note": "smoke profile: numbers NOT meaningful"} if BUDGET.profile == "smoke" else {}),
@@ -1223,4 +1300,5 @@ results_table("06_fid_is", {
     "precision_recall_blur_1": "{precision:.3f} / {recall:.3f}".format(**pr_table["blurred sigma 1"]),
     "precision_recall_noise": "{precision:.3f} / {recall:.3f}".format(**pr_table["uniform noise"]),
     "kid_x1000_healthy_vs_collapsed": f"{1000 * healthy['kid']:.2f} / {1000 * collapsed['kid']:.2f}",
+    **{f"ring_precision_recall_{case}": "{precision:.3f} / {recall:.3f}".format(**row) for case, row in ring_table.items()},
 })

@@ -116,3 +116,20 @@ def test_a_modified_statistics_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(assets, "ASSET_DIR", tmp_path)
     with pytest.raises(RuntimeError, match="sha256"):
         assets.load_statistics("mnist")
+
+
+def test_ring_generators_are_lesson_05s_and_match_their_manifest():
+    """The shipped toy generators reproduce, on lesson 05's own probe z (seed 200), the modes covered and the share on
+    a mode that their manifest entry (and lesson 05's cpu mode table) records, to the rounding of the manifest."""
+    generators, ring, entry = assets.load_ring_generators()
+    assert list(generators) == entry["order"] == ["non-saturating", "LSGAN", "WGAN (clip)", "WGAN-GP", "hinge + SN",
+                                                  "NS + R1"]
+    assert ring.num_modes == 8 and ring.std == 0.1 and torch.allclose(ring.centres.norm(dim=1), torch.tensor(2.0))
+    z = torch.randn(2000, entry["generator"]["latent_dim"], generator=torch.Generator().manual_seed(200))
+    for name, generator in generators.items():
+        assert not any(p.requires_grad for p in generator.parameters()) and not generator.training
+        report = ring.modes(generator(z))
+        expected = entry["losses"][name]
+        assert report["modes_covered"] == expected["modes_covered"], name
+        assert report["within_3sigma"] == pytest.approx(expected["within_3sigma"], abs=1e-4), name
+    assert entry["losses"]["NS + R1"]["modes_covered"] == 8 > entry["losses"]["LSGAN"]["modes_covered"]

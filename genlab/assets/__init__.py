@@ -154,3 +154,24 @@ def load_statistics(name: str) -> tuple[torch.Tensor, torch.Tensor, dict]:
     key = f"inception_{name}"
     mean, cov = unpack_statistics(load_file(str(asset_path(key)), device="cpu"))
     return mean, cov, manifest()[key]
+
+
+# --------------------------------------------------------------------------- lesson 05's toy generators
+def load_ring_generators() -> tuple:
+    """Lesson 05's toy generators, one per loss, trained on its ring of 8 by scripts/train_ring_generators.py:
+    ({loss name: generator z (N, latent_dim) -> points (N, 2), eval mode, gradients off}, the ring they were trained
+    on, and the manifest entry with latent_dim and each loss's modes covered and share of samples on a mode)."""
+    from safetensors.torch import load_file
+
+    from genlab.toy import GaussianMixture2D, toy_generator
+
+    entry = manifest().get("ring_generators")
+    tensors = load_file(str(asset_path("ring_generators")), device="cpu")
+    generators = {}
+    for name in entry["order"]:  # lesson 05's order (the manifest's keys are sorted)
+        generator = toy_generator(entry["generator"]["latent_dim"], entry["generator"]["hidden"])
+        prefix = f"{name}/"
+        generator.load_state_dict({key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)})
+        generators[name] = generator.eval().requires_grad_(False)
+    ring = GaussianMixture2D.ring(entry["ring"]["modes"], radius=entry["ring"]["radius"], std=entry["ring"]["std"])
+    return generators, ring, entry
