@@ -80,10 +80,10 @@ def describe() -> str:
 MEASURED_SECONDS = {
     "01_autoencoders_vae": {"smoke": 16, "cpu": 105},
     "02_gan": {"smoke": 18, "cpu": 257},
-    "03_dcgan": {"smoke": 21},   # cpu: not re-measured since its budget grew to 4,000 steps (2,500 steps took 339 s)
+    "03_dcgan": {"smoke": 21, "cpu": 514},
     "04_cgan": {"smoke": 14, "cpu": 484},
     "05_gan_losses": {"smoke": 31, "cpu": 530},
-    "06_fid_is": {"smoke": 43},  # cpu not timed idle yet: one run took 1485 s at load 6-8.5
+    "06_fid_is": {"smoke": 43, "cpu": 168},
 }
 
 
