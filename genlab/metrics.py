@@ -93,6 +93,54 @@ def classifier_fid(classifier, images_a: torch.Tensor, images_b: torch.Tensor) -
     return frechet_distance(classifier_features(classifier, images_a), classifier_features(classifier, images_b))
 
 
+def inception_fid(images: torch.Tensor, statistics: str, batch: int = 64, device=None) -> dict:
+    """Inception FID of images in [0, 1] against the shipped statistics of a training set
+    (genlab.assets.load_statistics): the course's protocol from lesson 06 on (bilinear resize to 299x299, the FID
+    Inception's 2048-d pool features, float64 Fréchet distance). Returns the FID and n, with the reference's n and the
+    manifest's test-vs-train FID at its own n (the real-vs-real value to print beside it)."""
+    from genlab import assets, inception
+
+    if len(images) < 2:
+        raise ValueError(f"inception_fid needs at least two images (a covariance), got {len(images)}.")
+    features = inception.inception_features(images, resize=True, batch=batch, device=device).double()
+    mu_ref, cov_ref, entry = assets.load_statistics(statistics)
+    real = entry.get("real_vs_real", {})
+    return {"fid": frechet_distance_from_statistics(features.mean(0), torch.cov(features.T), mu_ref, cov_ref),
+            "n": len(features), "dataset": entry["dataset"], "reference_n": entry["n"],
+            "real_vs_real": real.get("fid_test_vs_train_statistics"), "real_vs_real_n": real.get("test_n")}
+
+
+_NOISE_FID = {}   # (statistics, n, shape) -> FID of uniform noise: lesson 05 asks once per loss, computes once
+
+
+def inception_fid_in_profile(n: int, sample, statistics: str, device=None, key: str = "inception_fid") -> dict:
+    """Lessons 03-05's Inception FID: of `sample(n)` (n images in [0, 1]) against `statistics` when the profile's
+    budget asks for n > 0 (gpu: 10,000), else one line saying why not. Prints it between its two baselines (real test
+    images against the same statistics, from the manifest, and n images of uniform noise) and returns results-table
+    entries: `key`, `key`_n, and the shared baselines."""
+    from genlab import config
+
+    if n <= 0:
+        print(f"{key}: gpu profile only (10,000 images through the Inception take about half an hour on 2 CPU "
+              "cores; lesson 06 explains the metric)")
+        return {key: "gpu profile only"}
+    with torch.no_grad():  # sampling 10,000 images must not keep their autograd graphs
+        images = sample(n)
+    result = inception_fid(images, statistics, device=device)
+    cache = (statistics, len(images), tuple(images.shape[1:]))
+    if cache not in _NOISE_FID:
+        noise = torch.rand(images.shape, generator=torch.Generator().manual_seed(0))
+        _NOISE_FID[cache] = inception_fid(noise, statistics, device=device)["fid"]
+    note = "  (smoke profile: NOT meaningful)" if config.profile() == "smoke" else ""
+    print(f"{key}: {result['fid']:.2f} for n = {result['n']} samples against {result['dataset']} training statistics "
+          f"(n = {result['reference_n']}); real test images: {result['real_vs_real']:.2f} at n = "
+          f"{result['real_vs_real_n']}; uniform noise: {_NOISE_FID[cache]:.2f} at n = {result['n']}{note}")
+    return {key: result["fid"], f"{key}_n": result["n"], "inception_fid_reference_n": result["reference_n"],
+            "inception_fid_real_test_images": result["real_vs_real"],
+            "inception_fid_real_test_images_n": result["real_vs_real_n"],
+            "inception_fid_uniform_noise": _NOISE_FID[cache]}
+
+
 SANITY_KINDS = ("uniform", "blobs", "speckle")
 
 

@@ -52,16 +52,17 @@ device = config.setup("03_dcgan")
 
 # One budget table for the whole lesson: nothing below picks its own sizes.
 # ema_half_life is counted in training images (not steps); *_steps are training steps of batch_size images.
+# inception_n: samples for the Inception FID of section 8 (gpu only; smoke checks the code path on 4 images).
 BUDGET = config.budget({
     "smoke": dict(batch_size=32, width=16, lr=2e-4, mnist_steps=30, log_every=10, snapshots=3, ema_half_life=500,
                   n_eval=256, experiment_steps=20, cifar_split="test", cifar_width=16, cifar_steps=20,
-                  own_limit=256, own_width=16, own_steps=20, plot_seconds=10),
+                  own_limit=256, own_width=16, own_steps=20, plot_seconds=10, inception_n=4),
     "cpu": dict(batch_size=64, width=48, lr=5e-4, mnist_steps=4000, log_every=50, snapshots=5, ema_half_life=10_000,
                 n_eval=2000, experiment_steps=600, cifar_split="test", cifar_width=32, cifar_steps=800,
-                own_limit=None, own_width=32, own_steps=600, plot_seconds=5),
+                own_limit=None, own_width=32, own_steps=600, plot_seconds=5, inception_n=0),
     "gpu": dict(batch_size=128, width=64, lr=2e-4, mnist_steps=10000, log_every=100, snapshots=6, ema_half_life=20_000,
                 n_eval=10000, experiment_steps=3000, cifar_split="train", cifar_width=64, cifar_steps=15000,
-                own_limit=None, own_width=64, own_steps=5000, plot_seconds=5),
+                own_limit=None, own_width=64, own_steps=5000, plot_seconds=5, inception_n=10000),
 })
 LATENT_DIM = 64
 print(BUDGET)
@@ -1086,6 +1087,20 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# **Inception FID.** Lesson 06 builds the metric that papers report: the Fréchet distance between Inception-v3
+# features of generated and real images. From lesson 06 on it is the course's protocol, and the `gpu` profile reports
+# it here already: `inception_n` EMA samples against the Inception statistics of MNIST's training set shipped in
+# `genlab.assets`, between its two baselines: real test images and uniform noise against the same statistics. The
+# `cpu` profile skips it: the Inception runs at a few images per second on 2 cores, so the classifier scores above
+# stand in.
+
+# %%
+# needs: train_dcgan (Exercise 5), Generator (Exercise 2)
+inception_entries = metrics.inception_fid_in_profile(
+    BUDGET.inception_n, lambda k: generate(G_ema, sample_noise(k, LATENT_DIM, device, torch.Generator().manual_seed(7))),
+    "mnist", device=device, key="mnist_inception_fid_ema")
+
+# %% [markdown]
 # ## 9. An experiment: is BatchNorm in G needed (H2)?
 #
 # One guideline removed, everything else equal: the same seed, data order, noise and number of steps
@@ -1502,6 +1517,7 @@ results_table("03_dcgan", {
     "mnist_classes_covered_ema": ema_row["classes_covered"],
     "mnist_classifier_fid_ema": ema_row["fid"],
     "mnist_classifier_fid_raw": raw_row["fid"],
+    **inception_entries,
     "mnist_classifier_fid_real_vs_real": real_vs_real_fid,
     "mnist_classifier_fid_independent_pixels": reference_rows["independent pixels (mean image)"]["fid"],
     "mnist_classifier_fid_noise": reference_rows["uniform noise"]["fid"],

@@ -56,16 +56,17 @@ from genlab.train import History, progress, results_table, threads
 device = config.setup("05_gan_losses")
 # One budget table for the whole lesson: nothing below picks its own sizes.
 # toy_steps count G steps; a loss with n_critic = 5 takes five D steps per G step.
+# inception_n: samples per loss for the Inception FID of section 11 (gpu only; smoke checks the code path on 4).
 BUDGET = config.budget({
     "smoke": dict(toy_mixtures=("ring", "grid"), toy_steps=20, toy_hidden=32, toy_batch=64, toy_log_every=10,
                   toy_seeds=1, toy_lr=1e-3, toy_lr_lipschitz=1e-3,
-                  image_steps=6, width=8, batch_size=16, image_log_every=3, n_eval=200, plot_seconds=30),
+                  image_steps=6, width=8, batch_size=16, image_log_every=3, n_eval=200, plot_seconds=30, inception_n=4),
     "cpu": dict(toy_mixtures=("ring",), toy_steps=1500, toy_hidden=128, toy_batch=128, toy_log_every=75,
                 toy_seeds=1, toy_lr=1e-3, toy_lr_lipschitz=1e-3,
-                image_steps=320, width=32, batch_size=64, image_log_every=80, n_eval=1000, plot_seconds=10),
+                image_steps=320, width=32, batch_size=64, image_log_every=80, n_eval=1000, plot_seconds=10, inception_n=0),
     "gpu": dict(toy_mixtures=("ring", "grid"), toy_steps=5000, toy_hidden=256, toy_batch=512, toy_log_every=250,
                 toy_seeds=3, toy_lr=1e-3, toy_lr_lipschitz=2e-4,
-                image_steps=5000, width=64, batch_size=128, image_log_every=250, n_eval=10000, plot_seconds=5),
+                image_steps=5000, width=64, batch_size=128, image_log_every=250, n_eval=10000, plot_seconds=5, inception_n=10000),
 })
 LATENT_DIM = 64
 print(BUDGET)
@@ -1474,6 +1475,21 @@ for loss_name in IMAGE_LOSSES:
 print(f"{'real vs real':16s} classifier FID {fid_real:7.2f};  uniform noise {fid_noise:.1f}")
 
 # %% [markdown]
+# **Inception FID** of each loss's generator (lesson 06 builds the metric; the course's protocol from there on): in
+# the `gpu` profile, `inception_n` samples against the Inception statistics of Fashion-MNIST's training set shipped in
+# `genlab.assets`, beside its baselines (real test images, uniform noise) against the same statistics. The `cpu` profile skips it (the Inception
+# runs at a few images per second on 2 cores); the classifier FID above stands in.
+
+# %%
+# needs: image_runs (section 11)
+inception_entries = {}
+for loss_name, (G_trained, _) in image_runs.items():
+    inception_entries.update(metrics.inception_fid_in_profile(
+        BUDGET.inception_n,
+        lambda k: generate(G_trained, sample_noise(k, LATENT_DIM, device, torch.Generator().manual_seed(9))),
+        "fashion", device=device, key=f"inception_fid_{loss_name.replace(' ', '')}"))
+
+# %% [markdown]
 # In the project's `cpu` run (320 G steps, n = 1,000, 2 CPU cores): WGAN-GP reached classifier FID 35 after 155 s of
 # training, the non-saturating loss 41 after 36 s, LSGAN 48 after 30 s, hinge + SN 55 after 99 s (real-vs-real 0.25,
 # uniform noise 120). Per G step WGAN-GP is best, but it saw five times as many real images and paid a double
@@ -1591,7 +1607,7 @@ plt.show()
 # ## 14. Results
 
 # %%
-# needs: toy_table (section 9), image_runs (section 11)
+# needs: toy_table (section 9), image_runs (section 11), inception_entries (section 11)
 def toy_result(mix_name, loss_name):
     rows = [r for r in toy_table if r["mixture"] == mix_name and r["loss"] == loss_name]
     return " ".join(f"{r['modes']}/{r['of']} ({r['on_mode']:.2f})" for r in rows)
@@ -1610,4 +1626,5 @@ results_table("05_gan_losses", {
     **{f"seconds_{loss.replace(' ', '')}": log.latest("seconds") for loss, (_, log) in image_runs.items()},
     "fid_real_vs_real": fid_real,
     "fid_noise_vs_real": fid_noise,
+    **inception_entries,
 })

@@ -95,3 +95,35 @@ def test_frechet_distance_agrees_with_pytorch_fid():
         theirs = fid_score.calculate_frechet_distance(a.mean(0).numpy(), np.cov(a.numpy(), rowvar=False),
                                                       b.mean(0).numpy(), np.cov(b.numpy(), rowvar=False))
         assert abs(ours - theirs) / theirs < 1e-6, (n_a, n_b, ours, theirs)
+
+
+def test_inception_fid_is_the_frechet_distance_to_the_shipped_statistics(monkeypatch, capsys):
+    """Lessons 03-05's Inception FID: features of the images (resized to 299), their mean and unbiased covariance,
+    the float64 Fréchet distance to the shipped statistics; the manifest's real-vs-real value rides along. With no
+    budget it samples nothing and says why in one line; in smoke it says the number is not meaningful."""
+    from genlab import assets
+
+    images = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    result = metrics.inception_fid(images, "mnist")
+    features = inception.inception_features(images, resize=True).double()
+    mu, cov, entry = assets.load_statistics("mnist")
+    expected = metrics.frechet_distance_from_statistics(features.mean(0), torch.cov(features.T), mu, cov)
+    assert result["fid"] == pytest.approx(expected, rel=1e-9) and result["fid"] > 100  # noise is far from digits
+    assert (result["n"], result["reference_n"], result["dataset"]) == (2, entry["n"], "MNIST")
+    assert result["real_vs_real"] == entry["real_vs_real"]["fid_test_vs_train_statistics"]
+    with pytest.raises(ValueError, match="at least two images"):
+        metrics.inception_fid(images[:1], "mnist")
+
+    def must_not_sample(n):
+        raise AssertionError("sampled with no budget")
+
+    assert metrics.inception_fid_in_profile(0, must_not_sample, "mnist", key="fid_x") == {"fid_x": "gpu profile only"}
+    assert "gpu profile only" in capsys.readouterr().out
+    monkeypatch.setenv("GENLAB_PROFILE", "smoke")
+    entries = metrics.inception_fid_in_profile(2, lambda n: images[:n], "mnist", key="fid_x")
+    assert entries["fid_x"] == pytest.approx(expected, rel=1e-9) and entries["fid_x_n"] == 2
+    noise = torch.rand(images.shape, generator=torch.Generator().manual_seed(0))
+    assert entries["inception_fid_uniform_noise"] == pytest.approx(metrics.inception_fid(noise, "mnist")["fid"], rel=1e-9)
+    assert entries["inception_fid_real_test_images"] == entry["real_vs_real"]["fid_test_vs_train_statistics"]
+    printed = capsys.readouterr().out
+    assert "NOT meaningful" in printed and "uniform noise" in printed and "real test images" in printed
