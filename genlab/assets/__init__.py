@@ -175,3 +175,19 @@ def load_ring_generators() -> tuple:
         generators[name] = generator.eval().requires_grad_(False)
     ring = GaussianMixture2D.ring(entry["ring"]["modes"], radius=entry["ring"]["radius"], std=entry["ring"]["std"])
     return generators, ring, entry
+
+
+def load_dcgan_mnist(device="cpu") -> tuple:
+    """Lesson 03's MNIST DCGAN trained for longer than a lesson run (scripts/train_dcgan_mnist.py): (the EMA
+    generator, a genlab.models.DCGANGenerator z (N, latent_dim) -> images in [-1, 1], eval mode with its BatchNorm
+    statistics recalibrated, gradients off; the manifest entry with its recipe and the learning curve it measured)."""
+    from safetensors.torch import load_file
+
+    from genlab.models import DCGANGenerator
+
+    path = asset_path("dcgan_mnist")  # checks the file against the manifest
+    entry = manifest()["dcgan_mnist"]
+    spec = entry["generator"]
+    generator = DCGANGenerator(spec["latent_dim"], spec["channels"], spec["width"], spec["image_size"])
+    generator.load_state_dict(load_file(str(path), device="cpu"))
+    return generator.to(device).eval().requires_grad_(False), entry
