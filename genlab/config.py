@@ -80,9 +80,9 @@ def describe() -> str:
 MEASURED_SECONDS = {
     "01_autoencoders_vae": {"smoke": 16, "cpu": 105},
     "02_gan": {"smoke": 18, "cpu": 257},
-    "03_dcgan": {"smoke": 21, "cpu": 514},
-    "04_cgan": {"smoke": 14, "cpu": 484},
-    "05_gan_losses": {"smoke": 31, "cpu": 530},
+    "03_dcgan": {"smoke": 37, "cpu": 590},
+    "04_cgan": {"smoke": 24, "cpu": 484},
+    "05_gan_losses": {"smoke": 42, "cpu": 530},
     "06_fid_is": {"smoke": 43, "cpu": 168},
 }
 

@@ -27,7 +27,7 @@
 #
 # | profile | what it trains | time |
 # |---|---|---|
-# | `smoke` | a few dozen steps of narrow networks: checks that everything runs; numbers are **not meaningful** | 14 s on 2 CPU cores (target ≤ 60 s) |
+# | `smoke` | a few dozen steps of narrow networks: checks that everything runs; numbers are **not meaningful** | 24 s on 2 CPU cores (target ≤ 60 s) |
 # | `cpu` | small DCGAN-style networks, 10,000 steps of 64 images (about 11 passes over the 60,000) | 8.1 min on 2 CPU cores (target ≤ 10 min) |
 # | `gpu` | wider networks, many more steps | aims at under 10 minutes on one GPU (not yet timed) |
 #

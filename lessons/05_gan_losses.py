@@ -28,7 +28,7 @@
 #
 # | profile | what it trains | time |
 # |---|---|---|
-# | `smoke` | a few steps of every loss: checks that everything runs; numbers are **not meaningful** | about 31 s on 2 CPU cores |
+# | `smoke` | a few steps of every loss: checks that everything runs; numbers are **not meaningful** | about 42 s on 2 CPU cores |
 # | `cpu` | the ring of 8 with six losses, then a small DCGAN on Fashion-MNIST with four losses | about 9 min on 2 CPU cores |
 # | `gpu` | longer 2-D runs, wider DCGANs, many more steps | aims at under 10 minutes on one GPU (not yet timed) |
 #
