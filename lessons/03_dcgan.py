@@ -1524,9 +1524,9 @@ print(f"{BUDGET.own_steps} steps in {own_seconds:.0f} s; no judge for your own i
 #
 # Measured on the project's 2-core machine in the `cpu` profile (4,000 steps at learning rate $5\cdot10^{-4}$,
 # n = 2,000; the whole notebook took 8.6 min, of which 290 s of MNIST training; 11.1 min and 373 s on a slower
-# day): 57 % of the EMA samples recognisable (raw G 57 %; real test digits: 97 %; independent pixels and noise: 0 %), 10/10 classes, classifier
-# FID 6.9 (raw 7.3; real-vs-real 0.19, noise 142). That is **below the cpu target of
-# 70 %**: the noise-rejecting judge refuses malformed strokes, and what helps does so slowly — 2,500 steps at
+# day): 57 % of the EMA samples recognisable (raw G 57 %; real test digits: 97 %; independent pixels and noise:
+# 0 %), 10/10 classes, classifier FID 6.9 (raw 7.3; real-vs-real 0.19, noise 142). That is **below the cpu target
+# of 70 %**: the noise-rejecting judge refuses malformed strokes, and what helps does so slowly — 2,500 steps at
 # $2\cdot10^{-4}$ gave 47 %, 5,000 steps at $2\cdot10^{-4}$ 53 %; a wider generator (width 64), batches of 128, a
 # wider discriminator (96) and label smoothing each changed the 2,000-step figure by less than 3 points; the larger
 # learning rate gave +5 points at 2,000 steps (52 % against 47 %), and 4,000 steps with it 56–57 % (against 49 % at
