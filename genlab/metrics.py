@@ -93,6 +93,20 @@ def classifier_fid(classifier, images_a: torch.Tensor, images_b: torch.Tensor) -
     return frechet_distance(classifier_features(classifier, images_a), classifier_features(classifier, images_b))
 
 
+def _frechet_distance_few_samples(features: torch.Tensor, mu_b: torch.Tensor, cov_b: torch.Tensor) -> float:
+    """frechet_distance_from_statistics(mean and unbiased covariance of `features`, mu_b, cov_b) when there are fewer
+    samples n than dimensions d, in O(n d^2) instead of O(d^3): with A the centred features / sqrt(n - 1), S_a = A^T A,
+    and the non-zero eigenvalues of S_a S_b are those of the n x n matrix A S_b A^T, so
+    tr (S_a S_b)^{1/2} = sum of their square roots, and tr S_a = ||A||_F^2."""
+    a = features.detach().double().cpu()
+    mu_b, cov_b = mu_b.detach().double().cpu(), cov_b.detach().double().cpu()
+    centred = (a - a.mean(0)) / (len(a) - 1) ** 0.5
+    small = centred @ cov_b @ centred.T
+    trace_sqrt = torch.linalg.eigvalsh((small + small.T) / 2).clamp(min=0).sqrt().sum()
+    distance = (a.mean(0) - mu_b).pow(2).sum() + centred.pow(2).sum() + cov_b.trace() - 2 * trace_sqrt
+    return max(distance.item(), 0.0)
+
+
 def inception_fid(images: torch.Tensor, statistics: str, batch: int = 64, device=None) -> dict:
     """Inception FID of images in [0, 1] against the shipped statistics of a training set
     (genlab.assets.load_statistics): the course's protocol from lesson 06 on (bilinear resize to 299x299, the FID
@@ -105,7 +119,11 @@ def inception_fid(images: torch.Tensor, statistics: str, batch: int = 64, device
     features = inception.inception_features(images, resize=True, batch=batch, device=device).double()
     mu_ref, cov_ref, entry = assets.load_statistics(statistics)
     real = entry.get("real_vs_real", {})
-    return {"fid": frechet_distance_from_statistics(features.mean(0), torch.cov(features.T), mu_ref, cov_ref),
+    if len(features) <= features.shape[1]:  # fewer samples than dims (smoke): the same number from n x n matrices
+        fid = _frechet_distance_few_samples(features, mu_ref, cov_ref)
+    else:
+        fid = frechet_distance_from_statistics(features.mean(0), torch.cov(features.T), mu_ref, cov_ref)
+    return {"fid": fid,
             "n": len(features), "dataset": entry["dataset"], "reference_n": entry["n"],
             "real_vs_real": real.get("fid_test_vs_train_statistics"), "real_vs_real_n": real.get("test_n")}
 
