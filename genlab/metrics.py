@@ -97,7 +97,9 @@ def _frechet_distance_few_samples(features: torch.Tensor, mu_b: torch.Tensor, co
     """frechet_distance_from_statistics(mean and unbiased covariance of `features`, mu_b, cov_b) when there are fewer
     samples n than dimensions d, in O(n d^2) instead of O(d^3): with A the centred features / sqrt(n - 1), S_a = A^T A,
     and the non-zero eigenvalues of S_a S_b are those of the n x n matrix A S_b A^T, so
-    tr (S_a S_b)^{1/2} = sum of their square roots, and tr S_a = ||A||_F^2."""
+    tr (S_a S_b)^{1/2} = sum of their square roots, and tr S_a = ||A||_F^2. Lesson 06 derives this and writes it out
+    (its `fid_against_reference`); this is the library's copy for the lessons before it, as DCGANGenerator is lesson
+    03's."""
     a = features.detach().double().cpu()
     mu_b, cov_b = mu_b.detach().double().cpu(), cov_b.detach().double().cpu()
     centred = (a - a.mean(0)) / (len(a) - 1) ** 0.5
