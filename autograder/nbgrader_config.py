@@ -20,7 +20,7 @@ if forked_cells.asked_for():
     forked_cells.warm_up()
 
 from genlab.course import course_config, guard, sandbox  # noqa: E402
-from genlab.course.grade import HideHiddenTests, WrapLongOutputLines  # noqa: E402
+from genlab.course.feedback import HideHiddenTests, WrapLongOutputLines  # noqa: E402
 from genlab.course.graded_cells_only import ParkUngradedTail, RestoreUngradedTail  # noqa: E402
 from genlab.course.guarded_cells import GuardTestCells  # noqa: E402
 from genlab.course.nbgrader import gradebook_url  # noqa: E402

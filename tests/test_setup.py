@@ -98,3 +98,17 @@ def test_the_no_deps_packages_are_pinned_installed_and_installed_without_their_d
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert "--no-deps -r requirements-nodeps.txt" in makefile
     assert "--no-deps -r requirements-nodeps.txt" in (REPO_ROOT / "environment.yml").read_text()
+
+
+def test_an_nbgrader_command_starts_without_torch_or_an_iri_parser():
+    """Every nbgrader command (one per graded submission, feedback, export) loads autograder/nbgrader_config.py: were
+    torch (2.5 s) or jsonschema's rfc3987-syntax parser (2.8 s, jsonschema >= 4.25) imported there, each would start
+    5 s slower. Grading itself runs in the kernel, which imports what the lesson imports."""
+    config = REPO_ROOT / "autograder" / "nbgrader_config.py"
+    probe = ("import sys, traitlets.config\nimport nbgrader.apps\n"
+             f"exec(compile(open({str(config)!r}).read(), {str(config)!r}, 'exec'), "
+             f"{{'__file__': {str(config)!r}, 'get_config': traitlets.config.Config}})\n"
+             "print(sorted(m for m in ('torch', 'rfc3987_syntax') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=config.parent)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() == "[]", f"nbgrader's config imports {loaded.stdout.strip()}"

@@ -13,9 +13,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from genlab.config import REPO_ROOT
 from genlab.course import nbgrader
-from genlab.course.nbgrader import COURSE_DIR
+from genlab.course.nbgrader import COURSE_DIR, REPO_ROOT
 
 LESSONS_DIR = REPO_ROOT / "lessons"
 STARTER_DIR = REPO_ROOT / "starter"

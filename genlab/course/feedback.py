@@ -10,7 +10,43 @@ which puts each page in the exchange for the student to fetch (`nbgrader fetch_f
 import shutil
 from pathlib import Path
 
-from genlab.course import grading_status, nbgrader
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+from genlab.course import build, grading_status, guarded_cells, nbgrader
+
+
+# nbgrader_config.py imports these two into every nbgrader command: this module must not import torch (2.5 s each).
+class HideHiddenTests(Preprocessor):
+    """For feedback: drop hidden-test code from test cells and cut tracebacks that would quote it to one line; drop the
+    lines the grader added (genlab.course.guarded_cells)."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off unless enabled
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.source = guarded_cells.without_added_lines(cell.source)
+            for output in cell.get("outputs", []):  # a traceback quotes the guard line as line 1 of the cell
+                if output.output_type == "error":
+                    output.traceback = [guarded_cells.without_added_lines_quoted(frame) for frame in output.traceback]
+        if cell.cell_type == "code" and build.HIDDEN_MARKERS[0] in cell.source:
+            cell.source = build.without_hidden_tests(cell.source) + "\n# (hidden tests ran here; their code is not shown)"
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+class WrapLongOutputLines(Preprocessor):
+    """For feedback: printed text and error messages wrap at the page's edge (a check's hint is one long line, which
+    the classic template otherwise cuts off behind a horizontal scroll bar)."""
+
+    enabled = Bool(True).tag(config=True)
+    CSS = "div.output_area pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+
+    def preprocess(self, nb, resources):
+        resources.setdefault("inlining", {}).setdefault("css", []).append(self.CSS)
+        return nb, resources
 
 
 def needs_manual_grading(course_dir: Path, lesson: str) -> set:

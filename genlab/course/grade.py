@@ -2,7 +2,8 @@
 (genlab.course.parallel), scores, feedback (without hidden tests) and the grade exports out.
 
 Also makes submissions on the fly from the starter notebook (reference answers, nothing answered, realistic wrong
-answers from autograder/wrong_answers/NN_name.py) for the demo and the tests.
+answers from autograder/wrong_answers/NN_name.py) for the demo and the tests. (What feedback pages hide and how they
+wrap: genlab.course.feedback.)
 """
 
 import fnmatch
@@ -12,44 +13,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
-from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool
 
-from genlab.course import build, course_config, exports, grading_status, guarded_cells, nbgrader, parallel, roster, sandbox
+from genlab.course import build, course_config, exports, grading_status, nbgrader, parallel, roster, sandbox
 
 WRONG_ANSWERS_DIR = nbgrader.COURSE_DIR / "wrong_answers"
-
-
-class HideHiddenTests(Preprocessor):
-    """For feedback: drop hidden-test code from test cells and cut tracebacks that would quote it to one line; drop the
-    lines the grader added (genlab.course.guarded_cells)."""
-
-    enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off unless enabled
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code":
-            cell.source = guarded_cells.without_added_lines(cell.source)
-            for output in cell.get("outputs", []):  # a traceback quotes the guard line as line 1 of the cell
-                if output.output_type == "error":
-                    output.traceback = [guarded_cells.without_added_lines_quoted(frame) for frame in output.traceback]
-        if cell.cell_type == "code" and build.HIDDEN_MARKERS[0] in cell.source:
-            cell.source = build.without_hidden_tests(cell.source) + "\n# (hidden tests ran here; their code is not shown)"
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
-        return cell, resources
-
-
-class WrapLongOutputLines(Preprocessor):
-    """For feedback: printed text and error messages wrap at the page's edge (a check's hint is one long line, which
-    the classic template otherwise cuts off behind a horizontal scroll bar)."""
-
-    enabled = Bool(True).tag(config=True)
-    CSS = "div.output_area pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
-
-    def preprocess(self, nb, resources):
-        resources.setdefault("inlining", {}).setdefault("css", []).append(self.CSS)
-        return nb, resources
 
 
 # ---------------------------------------------------------------------------------------------------- submissions

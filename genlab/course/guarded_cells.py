@@ -5,7 +5,7 @@
   sys.settrace, ctypes, gc, sys.modules) are flagged for manual review in `review/<lesson>/<student>.txt` in the course
   folder (out of the kernel's sight in the sandbox), read back by the exports' `review` column.
 
-The feedback preprocessor (genlab.course.grade.HideHiddenTests) removes the added lines again.
+The feedback preprocessor (genlab.course.feedback.HideHiddenTests) removes the added lines again.
 """
 
 import re
