@@ -54,7 +54,19 @@ def warm_up():
     os.environ["TQDM_DISABLE"] = "1"
     for name in WARM_IMPORTS:
         importlib.import_module(name)
+    _first_backward_and_step()
     _warm = True
+
+
+def _first_backward_and_step():
+    """A process's first backward pass loads autograd's lazy machinery (1.3-2 s on 2 cores): done once here, not in
+    every fork's first training step."""
+    import torch
+
+    weight = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.Adam([weight])
+    (weight * 2).sum().backward()
+    optimizer.step()
 
 
 def _look_like_a_kernel():
